@@ -1,0 +1,17 @@
+// A kernel family's identity: its WGSL and entry points. Every family is listed in registry.ts.
+
+import type { ProgramSpec } from '../pipeline_cache';
+
+export interface KernelDef {
+  name: string;
+  code: string;
+  /** Compute entry points in the file; the first is the default. */
+  entryPoints: readonly string[];
+  /** The variants this family offers (e.g. 'tiled' for GPUs, 'direct' for CPU adapters). */
+  variants?: readonly string[];
+}
+
+export function defineKernel(def: { name: string; code: string; entryPoints?: readonly string[]; variants?: readonly string[] }): KernelDef & ProgramSpec {
+  const entryPoints = def.entryPoints ?? ['main'];
+  return { ...def, entryPoints, entryPoint: entryPoints[0] };
+}

@@ -1,0 +1,30 @@
+// ReLU kernels: pipelines and dispatch arithmetic. Shapes are checked by engine/ops/relu.ts.
+
+import forwardCode from '../../shaders/relu.wgsl?raw';
+import backwardCode from '../../shaders/relu_backward.wgsl?raw';
+import type { Resources, Runtime } from '../runtime';
+import type { Tensor } from '../tensor';
+import { defineKernel } from './kernel';
+
+const WG = 256;
+
+export const reluForwardKernel = defineKernel({ name: 'relu', code: forwardCode, entryPoints: ['relu_forward', 'relu_inplace'] });
+export const reluBackwardKernel = defineKernel({ name: 'relu_backward', code: backwardCode });
+
+export const RELU_MODES = { vanilla: 0, guided: 1, deconvnet: 2 } as const;
+export type ReluRule = keyof typeof RELU_MODES;
+
+/** y = max(x, 0); x === y runs in place. */
+export function dispatchRelu(rt: Runtime, x: Tensor, y: Tensor): void {
+  const inplace = x.buffer === y.buffer && x.base === y.base && x.batchStride === y.batchStride;
+  const program = rt.program({ ...reluForwardKernel, entryPoint: inplace ? 'relu_inplace' : 'relu_forward', constants: { WG } });
+  const params = { per_sample: y.sampleSize, ...x.layout('x'), ...y.layout('y') };
+  const resources: Resources = inplace ? { params, y: y.buffer } : { params, x: x.buffer, y: y.buffer };
+  rt.dispatch(program, resources, [Math.ceil(y.sampleSize / WG), y.n]);
+}
+
+export function dispatchReluBackward(rt: Runtime, rule: ReluRule, x: Tensor, dy: Tensor, dx: Tensor): void {
+  const program = rt.program({ ...reluBackwardKernel, constants: { WG } });
+  const params = { per_sample: dx.sampleSize, mode: RELU_MODES[rule], ...x.layout('x'), ...dy.layout('dy'), ...dx.layout('dx') };
+  rt.dispatch(program, { params, x: x.buffer, dy: dy.buffer, dx: dx.buffer }, [Math.ceil(dx.sampleSize / WG), dx.n]);
+}

@@ -1,0 +1,165 @@
+// Compute pipelines built from WGSL, with their bind-group layout and uniform-struct layout
+// derived from the WGSL itself (wgsl_reflect), cached by shader name + entry point + overrides.
+
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+
+export type ScalarType = 'u32' | 'i32' | 'f32';
+
+export interface UniformMember {
+  name: string;
+  offset: number;
+  type: ScalarType;
+  /** 1 for scalars, 2..4 for vectors. */
+  count: number;
+}
+
+export interface BindingInfo {
+  name: string;
+  binding: number;
+  kind: 'uniform' | 'read' | 'read_write';
+  /** Byte size and members when kind === 'uniform'. */
+  uniformSize?: number;
+  members?: UniformMember[];
+}
+
+export interface ProgramSpec {
+  /** Shader family name, e.g. 'conv2d'; used in labels and the cache key. */
+  name: string;
+  code: string;
+  entryPoint?: string;
+  /** Values for the shader's `override` constants. */
+  constants?: Record<string, number>;
+}
+
+export interface Program {
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly bindings: readonly BindingInfo[];
+}
+
+interface Reflected {
+  /** Bindings each compute entry point actually uses. */
+  entryPoints: Map<string, BindingInfo[]>;
+}
+
+function scalarOf(name: string, format?: string): { type: ScalarType; count: number } {
+  const vec = /^vec([234])/.exec(name);
+  const t = (vec ? format : name) ?? '';
+  const base = t === 'u32' || t === 'i32' || t === 'f32' ? t : null;
+  if (!base) throw new Error(`uniform member type ${name}<${format}> is not supported (use u32/i32/f32 and vectors of them)`);
+  return { type: base, count: vec ? Number(vec[1]) : 1 };
+}
+
+type ReflectedVar = WgslReflect['uniforms'][number];
+interface ReflectedMember {
+  name: string;
+  offset: number;
+  type: { name: string; format?: { name: string } };
+}
+
+function bindingOf(name: string, v: ReflectedVar): BindingInfo {
+  if (v.group !== 0) throw new Error(`${name}.wgsl: only @group(0) is supported, found ${v.name} in group ${v.group}`);
+  if (v.resourceType === 0) {
+    const members = ((v.type as unknown as { members?: ReflectedMember[] }).members ?? []).map((m) => ({
+      name: m.name,
+      offset: m.offset,
+      ...scalarOf(m.type.name, m.type.format?.name),
+    }));
+    return { name: v.name, binding: v.binding, kind: 'uniform', uniformSize: v.size, members };
+  }
+  if (v.resourceType === 1) return { name: v.name, binding: v.binding, kind: v.access === 'read' ? 'read' : 'read_write' };
+  throw new Error(`${name}.wgsl: binding ${v.name} is not a buffer`);
+}
+
+function reflect(name: string, code: string): Reflected {
+  const r = new WgslReflect(code);
+  const entryPoints = new Map<string, BindingInfo[]>();
+  for (const e of r.entry.compute) {
+    entryPoints.set(e.name, e.resources.map((v) => bindingOf(name, v)).sort((a, b) => a.binding - b.binding));
+  }
+  return { entryPoints };
+}
+
+export class PipelineCache {
+  private programs = new Map<string, Program>();
+  private reflected = new Map<string, Reflected>();
+  private modules = new Map<string, GPUShaderModule>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get size(): number {
+    return this.programs.size;
+  }
+
+  get(spec: ProgramSpec): Program {
+    const entryPoint = spec.entryPoint ?? 'main';
+    const constants = spec.constants ?? {};
+    const key = `${spec.name}:${entryPoint}:${Object.keys(constants)
+      .sort()
+      .map((k) => `${k}=${constants[k]}`)
+      .join(',')}`;
+    const hit = this.programs.get(key);
+    if (hit) return hit;
+
+    const moduleKey = `${spec.name}\u0000${spec.code}`;
+    let info = this.reflected.get(moduleKey);
+    if (!info) {
+      info = reflect(spec.name, spec.code);
+      this.reflected.set(moduleKey, info);
+    }
+    const bindings = info.entryPoints.get(entryPoint);
+    if (!bindings) {
+      throw new Error(`${spec.name}.wgsl has no compute entry point '${entryPoint}' (has ${[...info.entryPoints.keys()].join(', ')})`);
+    }
+    let module = this.modules.get(moduleKey);
+    if (!module) {
+      module = this.device.createShaderModule({ label: `${spec.name}.wgsl`, code: spec.code });
+      this.modules.set(moduleKey, module);
+    }
+    const label = key;
+    const layout = this.device.createBindGroupLayout({
+      label: `${label} layout`,
+      entries: bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.kind === 'uniform' ? 'uniform' : b.kind === 'read' ? 'read-only-storage' : 'storage' },
+      })),
+    });
+    const pipeline = this.device.createComputePipeline({
+      label,
+      layout: this.device.createPipelineLayout({ label: `${label} pipeline layout`, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint, constants },
+    });
+    const program: Program = { label, pipeline, layout, bindings };
+    this.programs.set(key, program);
+    return program;
+  }
+}
+
+/** Pack named uniform values into the byte layout the WGSL struct declares. */
+export function packUniforms(program: Program, b: BindingInfo, values: Record<string, number | readonly number[]>): ArrayBuffer {
+  const data = new ArrayBuffer(Math.max(16, b.uniformSize ?? 0));
+  const view = new DataView(data);
+  const seen = new Set<string>();
+  for (const m of b.members ?? []) {
+    const v = values[m.name];
+    if (v === undefined) throw new Error(`${program.label}: uniform ${b.name}.${m.name} was not given`);
+    seen.add(m.name);
+    const arr = typeof v === 'number' ? [v] : v;
+    if (arr.length !== m.count) throw new Error(`${program.label}: uniform ${b.name}.${m.name} expects ${m.count} values, got ${arr.length}`);
+    arr.forEach((x, i) => {
+      const at = m.offset + 4 * i;
+      if (m.type === 'f32') view.setFloat32(at, x, true);
+      else if (m.type === 'i32') view.setInt32(at, x, true);
+      else {
+        if (x < 0 || !Number.isInteger(x)) throw new Error(`${program.label}: uniform ${b.name}.${m.name} must be a non-negative integer, got ${x}`);
+        view.setUint32(at, x, true);
+      }
+    });
+  }
+  for (const k of Object.keys(values)) {
+    if (!seen.has(k)) throw new Error(`${program.label}: ${b.name} has no member '${k}'`);
+  }
+  return data;
+}

@@ -1,0 +1,141 @@
+// Float32 NCHW tensors on the GPU. Every tensor is 4-D (N, C, H, W); a fully connected layer's
+// activations are (N, F, 1, 1). A tensor may be a *channel view* into a larger one: sample n
+// occupies elements [base + n * batchStride, base + n * batchStride + C*H*W) of the buffer.
+// That is how concatenation costs nothing: each branch writes straight into its channel slice,
+// and the backward split is just views into the gradient.
+
+import { TENSOR_USAGE } from './buffer_pool';
+import type { Runtime } from './runtime';
+
+export type Shape4 = readonly [number, number, number, number];
+
+export function shapeStr(s: readonly number[]): string {
+  return `(${s.join(', ')})`;
+}
+
+export function checkShape(s: readonly number[], what: string): Shape4 {
+  if (s.length !== 4 || s.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new Error(`${what}: shape must be 4 positive integers (N, C, H, W), got ${shapeStr(s)}`);
+  }
+  return s as unknown as Shape4;
+}
+
+export class Tensor {
+  private disposed = false;
+
+  private constructor(
+    readonly rt: Runtime,
+    readonly buffer: GPUBuffer,
+    readonly shape: Shape4,
+    /** Element offset of sample 0, channel 0. */
+    readonly base: number,
+    /** Elements between consecutive samples. */
+    readonly batchStride: number,
+    /** Whether dispose() returns the buffer to the pool (false for views). */
+    private readonly owner: boolean,
+    readonly label: string,
+  ) {}
+
+  /** A fresh tensor from the pool. Its contents are undefined until a kernel writes them. */
+  static empty(rt: Runtime, shape: readonly number[], label: string): Tensor {
+    const s = checkShape(shape, label);
+    const size = s[0] * s[1] * s[2] * s[3];
+    const buf = rt.pool.acquire(size * 4, TENSOR_USAGE, label);
+    return new Tensor(rt, buf, s, 0, size / s[0], true, label);
+  }
+
+  static zeros(rt: Runtime, shape: readonly number[], label: string): Tensor {
+    const t = Tensor.empty(rt, shape, label);
+    rt.clear(t.buffer, 0, t.buffer.size);
+    return t;
+  }
+
+  static fromData(rt: Runtime, data: Float32Array, shape: readonly number[], label: string): Tensor {
+    const t = Tensor.empty(rt, shape, label);
+    if (data.length !== t.size) {
+      t.dispose();
+      throw new Error(`${label}: data has ${data.length} values, shape ${shapeStr(shape)} needs ${t.size}`);
+    }
+    t.write(data);
+    return t;
+  }
+
+  /** Wrap a buffer this tensor does not own (e.g. a view into the weight arena). */
+  static view(rt: Runtime, buffer: GPUBuffer, shape: readonly number[], label: string, base = 0, batchStride?: number): Tensor {
+    const s = checkShape(shape, label);
+    const stride = batchStride ?? s[1] * s[2] * s[3];
+    const end = (base + (s[0] - 1) * stride + s[1] * s[2] * s[3]) * 4;
+    if (end > buffer.size) throw new Error(`${label}: view ${shapeStr(s)} at element ${base} overruns its ${buffer.size}-byte buffer`);
+    return new Tensor(rt, buffer, s, base, stride, false, label);
+  }
+
+  get n(): number { return this.shape[0]; }
+  get c(): number { return this.shape[1]; }
+  get h(): number { return this.shape[2]; }
+  get w(): number { return this.shape[3]; }
+  /** Elements per sample. */
+  get sampleSize(): number { return this.shape[1] * this.shape[2] * this.shape[3]; }
+  get size(): number { return this.shape[0] * this.sampleSize; }
+  get isContiguous(): boolean { return this.base === 0 && (this.n === 1 || this.batchStride === this.sampleSize); }
+  get isDisposed(): boolean { return this.disposed; }
+
+  /** Uniform values that locate this tensor in its buffer (kernels use `<prefix>_base`, `<prefix>_stride`). */
+  layout(prefix: string): Record<string, number> {
+    this.assertLive();
+    return { [`${prefix}_base`]: this.base, [`${prefix}_stride`]: this.batchStride };
+  }
+
+  /** The view of channels [c0, c0 + count) of this tensor. */
+  channels(c0: number, count: number, label = `${this.label}[c${c0}:${c0 + count}]`): Tensor {
+    this.assertLive();
+    if (c0 < 0 || count < 1 || c0 + count > this.c) {
+      throw new Error(`${this.label}: channel slice [${c0}, ${c0 + count}) is outside its ${this.c} channels`);
+    }
+    const hw = this.h * this.w;
+    return new Tensor(this.rt, this.buffer, [this.n, count, this.h, this.w], this.base + c0 * hw, this.batchStride, false, label);
+  }
+
+  /** The same memory seen with another per-sample shape (contiguous tensors only). */
+  reshape(shape: readonly number[], label = this.label): Tensor {
+    const s = checkShape(shape, label);
+    if (s[0] !== this.n || s[1] * s[2] * s[3] !== this.sampleSize) {
+      throw new Error(`${this.label}: cannot reshape ${shapeStr(this.shape)} to ${shapeStr(s)}`);
+    }
+    return new Tensor(this.rt, this.buffer, s, this.base, this.batchStride, false, label);
+  }
+
+  assertLive(): void {
+    if (this.disposed) throw new Error(`${this.label}: tensor used after dispose()`);
+  }
+
+  /** Overwrite the tensor's elements from CPU data in NCHW order. */
+  write(data: Float32Array): void {
+    this.assertLive();
+    if (data.length !== this.size) throw new Error(`${this.label}: write of ${data.length} values into ${shapeStr(this.shape)}`);
+    // Recorded writes must land after already-recorded commands: flush first.
+    this.rt.flush();
+    const q = this.rt.device.queue;
+    const per = this.sampleSize;
+    if (this.isContiguous) q.writeBuffer(this.buffer, this.base * 4, data.buffer, data.byteOffset, data.byteLength);
+    else for (let i = 0; i < this.n; i++) q.writeBuffer(this.buffer, (this.base + i * this.batchStride) * 4, data.buffer, data.byteOffset + i * per * 4, per * 4);
+  }
+
+  /** Read the tensor back in dense NCHW order. */
+  async read(): Promise<Float32Array> {
+    this.assertLive();
+    const per = this.sampleSize;
+    if (this.isContiguous) return new Float32Array(await this.rt.readBuffer(this.buffer, this.base * 4, this.size * 4));
+    const out = new Float32Array(this.size);
+    const dense = Tensor.empty(this.rt, this.shape, `${this.label} (dense copy)`);
+    for (let i = 0; i < this.n; i++) this.rt.copy(this.buffer, (this.base + i * this.batchStride) * 4, dense.buffer, i * per * 4, per * 4);
+    out.set(await dense.read());
+    dense.dispose();
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.owner) this.rt.pool.release(this.buffer);
+  }
+}

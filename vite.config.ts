@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// One config for the dev server / browser build (ui/) and for Vitest (tests/ in Node on Dawn).
+export default defineConfig({
+  root: '.',
+  server: { host: '127.0.0.1', port: 5173, fs: { allow: ['..'] } },
+  build: { outDir: 'dist', target: 'es2022' },
+  test: {
+    include: ['tests/**/*.test.ts'],
+    pool: 'forks',
+    // SwiftShader is a CPU adapter: GPU tests are slow-ish, so give them room but not forever.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
