@@ -133,6 +133,12 @@ export class Tensor {
     return out;
   }
 
+  /** Read back a tensor whose elements hold u32 bit patterns (e.g. max-pool argmax). */
+  async readU32(): Promise<Uint32Array> {
+    const f = await this.read();
+    return new Uint32Array(f.buffer, f.byteOffset, f.length);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
