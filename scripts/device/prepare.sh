@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Prepares what the lent GPU machine needs (it has no npm and no network): the Vulkan loader and
+# GL dispatch libraries (.gl/), this machine's Node binary and Dawn addon compressed, and the
+# bundled scripts (.devicebin/dist/*.mjs). Both folders are git-excluded; the device tool carries
+# them. Usage: bash scripts/device/prepare.sh [bundle entry .ts files...]
+set -eu
+cd "$(dirname "$0")/../.."
+grep -qx '/.gl/' .git/info/exclude || echo '/.gl/' >> .git/info/exclude
+grep -qx '/.devicebin/' .git/info/exclude || echo '/.devicebin/' >> .git/info/exclude
+mkdir -p .gl .devicebin/node_modules/webgpu /tmp/amd64/partial
+if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
+  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  apt-get $o update -qq
+  (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+fi
+[ -f .devicebin/node.xz ] || xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > .devicebin/node.xz
+[ -f .devicebin/dawn.node.xz ] || xz -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > .devicebin/dawn.node.xz
+cp node_modules/webgpu/package.json node_modules/webgpu/index.js .devicebin/node_modules/webgpu/
+for entry in "$@"; do
+  npx vite build -c scripts/device/vite.device.config.ts --ssr "$entry" --logLevel warn
+done
+du -sh .gl .devicebin
