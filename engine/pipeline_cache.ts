@@ -43,12 +43,16 @@ interface Reflected {
   entryPoints: Map<string, BindingInfo[]>;
 }
 
+const SHORTHAND: Record<string, ScalarType> = { f: 'f32', i: 'i32', u: 'u32' };
+
 function scalarOf(name: string, format?: string): { type: ScalarType; count: number } {
-  const vec = /^vec([234])/.exec(name);
-  const t = (vec ? format : name) ?? '';
-  const base = t === 'u32' || t === 'i32' || t === 'f32' ? t : null;
-  if (!base) throw new Error(`uniform member type ${name}<${format}> is not supported (use u32/i32/f32 and vectors of them)`);
-  return { type: base, count: vec ? Number(vec[1]) : 1 };
+  // vecN<T>, or the shorthands vecNf / vecNi / vecNu.
+  const vec = /^vec([234])([fiu])?$/.exec(name);
+  const t = vec ? (vec[2] ? SHORTHAND[vec[2]] : format) : name;
+  if (t !== 'u32' && t !== 'i32' && t !== 'f32') {
+    throw new Error(`uniform member type ${name}${format ? `<${format}>` : ''} is not supported (use u32/i32/f32 and vectors of them)`);
+  }
+  return { type: t, count: vec ? Number(vec[1]) : 1 };
 }
 
 type ReflectedVar = WgslReflect['uniforms'][number];
