@@ -1,0 +1,53 @@
+// One layer of the forward pass: pick the op, give it the node's planned output (a concat slice
+// when placed), and hand back the tensor. The plan (graph.ts) decides fusion and placement.
+
+import { concat } from '../ops/concat';
+import { conv2d } from '../ops/conv2d';
+import { linear } from '../ops/linear';
+import { lrn } from '../ops/lrn';
+import { adaptiveAvgPool2d, avgPool2d, globalAvgPool, maxPool2d } from '../ops/pool';
+import { relu } from '../ops/relu';
+import { softmax } from '../ops/softmax';
+import type { Tensor } from '../tensor';
+import type { GraphNode, Model } from './graph';
+import type { LayerSpec } from './spec';
+
+export function convParams(l: Extract<LayerSpec, { type: 'conv' }>, fuseRelu = false) {
+  return { stride: l.stride, pad: l.pad, groups: l.groups, relu: fuseRelu };
+}
+
+export function poolParams(l: Extract<LayerSpec, { type: 'maxpool' | 'avgpool' }>) {
+  return { kernel: l.kernel, stride: l.stride, pad: l.pad, ceil: l.ceil, countIncludePad: l.countIncludePad ?? true };
+}
+
+export function lrnParams(l: Extract<LayerSpec, { type: 'lrn' }>) {
+  return { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k };
+}
+
+/** Run node `n` of `model`'s plan; its inputs' tensors are in model.tensors. */
+export function runLayer(model: Model, n: GraphNode): { y: Tensor; argmax?: Tensor } {
+  const l = n.layer!;
+  const xs = n.inputs.map((j) => model.tensors[j]!);
+  const x = xs[0];
+  if (n.alias === 'same') return { y: x };
+  if (n.alias === 'reshape') return { y: x.reshape([x.n, ...n.shape], n.name) };
+  const out = model.tensors[n.id] ?? model.outputFor(n.id);
+  const bias = (l: { name: string; bias: boolean }) => (l.bias ? model.weight(`${l.name}.bias`) : null);
+  let y: Tensor;
+  let argmax: Tensor | undefined;
+  switch (l.type) {
+    case 'conv': y = conv2d(x, model.weight(`${l.name}.weight`), bias(l), convParams(l, n.fuseRelu), out); break;
+    case 'linear': y = linear(x, model.weight(`${l.name}.weight`), bias(l), { relu: n.fuseRelu }, out); break;
+    case 'relu': y = relu(x, out); break;
+    case 'maxpool': ({ y, argmax } = maxPool2d(x, poolParams(l), out)); break;
+    case 'avgpool': y = avgPool2d(x, poolParams(l), out); break;
+    case 'globalavgpool': y = globalAvgPool(x, out); break;
+    case 'adaptiveavgpool': y = adaptiveAvgPool2d(x, l.output, out); break;
+    case 'lrn': y = lrn(x, lrnParams(l), out); break;
+    case 'concat': y = concat(xs, out, n.name); break;
+    case 'softmax': y = softmax(x, out); break;
+    default: throw new Error(`model '${model.spec.name}': layer '${l.name}' has no forward for type '${l.type}'`);
+  }
+  model.adopt(n.id, y);
+  return { y, argmax };
+}
