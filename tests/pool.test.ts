@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { sampleGrid } from '../engine/kernels/pool';
 import {
   adaptiveAvgPool2d,
   adaptiveAvgPool2dBackward,
@@ -59,17 +58,6 @@ function sliceChannels(data: ArrayLike<number>, shape: readonly number[], c0: nu
   for (let b = 0; b < n; b++) for (let i = 0; i < count * hw; i++) out[b * count * hw + i] = data[(b * c + c0) * hw + i];
   return out;
 }
-
-describe('sampleGrid', () => {
-  it('keeps every dispatch dimension <= 65535, folding x into y and running samples on z', () => {
-    expect(sampleGrid(1000, 3)).toEqual([4, 1, 3]);
-    expect(sampleGrid(65535 * 256, 2)).toEqual([65535, 1, 2]);
-    expect(sampleGrid(65535 * 256 + 1, 2)).toEqual([65535, 2, 2]);
-    const [x, y] = sampleGrid(2 ** 26, 1);
-    expect(x).toBeLessThanOrEqual(65535);
-    expect(x * y * 256).toBeGreaterThanOrEqual(2 ** 26);
-  });
-});
 
 describe('pool2dOutputShape', () => {
   it.each([

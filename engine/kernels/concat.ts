@@ -4,8 +4,7 @@
 import code from '../../shaders/copy.wgsl?raw';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel } from './kernel';
-import { sampleGrid } from './pool';
+import { defineKernel, sampleGrid } from './kernel';
 
 const WG = 256;
 

@@ -15,3 +15,16 @@ export function defineKernel(def: { name: string; code: string; entryPoints?: re
   const entryPoints = def.entryPoints ?? ['main'];
   return { ...def, entryPoints, entryPoint: entryPoints[0] };
 }
+
+const MAX_GROUPS = 65535;
+
+/**
+ * Workgroups for `count` invocations per sample over `n` samples, as the element-wise shaders
+ * expect: x folds into y past 65535 groups (i = gid.x + gid.y * num_workgroups.x * WG), samples
+ * run along z.
+ */
+export function sampleGrid(count: number, n: number, wg: number): [number, number, number] {
+  const groups = Math.ceil(count / wg);
+  const x = Math.min(groups, MAX_GROUPS);
+  return [x, Math.ceil(groups / x), n];
+}

@@ -5,8 +5,7 @@ import backwardCode from '../../shaders/lrn_backward.wgsl?raw';
 import forwardCode from '../../shaders/lrn.wgsl?raw';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel } from './kernel';
-import { sampleGrid } from './pool';
+import { defineKernel, sampleGrid } from './kernel';
 
 const WG = 256;
 

@@ -7,25 +7,14 @@ import maxBackwardCode from '../../shaders/maxpool_backward.wgsl?raw';
 import maxForwardCode from '../../shaders/maxpool.wgsl?raw';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel } from './kernel';
+import { defineKernel, sampleGrid } from './kernel';
 
 const WG = 256;
-const MAX_GROUPS = 65535;
 
 export const maxPoolKernel = defineKernel({ name: 'maxpool', code: maxForwardCode });
 export const maxPoolBackwardKernel = defineKernel({ name: 'maxpool_backward', code: maxBackwardCode });
 export const avgPoolKernel = defineKernel({ name: 'avgpool', code: avgForwardCode });
 export const avgPoolBackwardKernel = defineKernel({ name: 'avgpool_backward', code: avgBackwardCode });
-
-/**
- * Workgroups for `count` invocations per sample over `n` samples, as the element-wise shaders of
- * this family (and lrn, softmax, copy) expect: x folds into y past 65535, samples run along z.
- */
-export function sampleGrid(count: number, n: number, wg = WG): [number, number, number] {
-  const groups = Math.ceil(count / wg);
-  const x = Math.min(groups, MAX_GROUPS);
-  return [x, Math.ceil(groups / x), n];
-}
 
 /** Strided pooling windows: kernel, stride and (top, bottom, left, right) padding. */
 export interface PoolWindows {
@@ -46,13 +35,13 @@ function strided(g: PoolWindows) {
 export function dispatchMaxPool(rt: Runtime, x: Tensor, y: Tensor, argmax: Tensor, g: PoolWindows): void {
   const program = rt.program({ ...maxPoolKernel, constants: { WG } });
   const params = { per_sample: y.sampleSize, ...planes(x, y), ...strided(g), ...x.layout('x'), ...y.layout('y'), ...argmax.layout('argmax') };
-  rt.dispatch(program, { params, x: x.buffer, y: y.buffer, argmax: argmax.buffer }, sampleGrid(y.sampleSize, y.n));
+  rt.dispatch(program, { params, x: x.buffer, y: y.buffer, argmax: argmax.buffer }, sampleGrid(y.sampleSize, y.n, WG));
 }
 
 export function dispatchMaxPoolBackward(rt: Runtime, dy: Tensor, argmax: Tensor, dx: Tensor, g: PoolWindows): void {
   const program = rt.program({ ...maxPoolBackwardKernel, constants: { WG } });
   const params = { per_sample: dx.sampleSize, ...planes(dx, dy), ...strided(g), ...dy.layout('dy'), ...argmax.layout('argmax'), ...dx.layout('dx') };
-  rt.dispatch(program, { params, dy: dy.buffer, argmax: argmax.buffer, dx: dx.buffer }, sampleGrid(dx.sampleSize, dx.n));
+  rt.dispatch(program, { params, dy: dy.buffer, argmax: argmax.buffer, dx: dx.buffer }, sampleGrid(dx.sampleSize, dx.n, WG));
 }
 
 /** Average-pool windows: strided (with the divisor rule) or PyTorch adaptive (null). */
@@ -66,11 +55,11 @@ function avgParams(g: AvgWindows) {
 export function dispatchAvgPool(rt: Runtime, x: Tensor, y: Tensor, g: AvgWindows): void {
   const program = rt.program({ ...avgPoolKernel, constants: { WG } });
   const params = { per_sample: y.sampleSize, ...planes(x, y), ...avgParams(g), ...x.layout('x'), ...y.layout('y') };
-  rt.dispatch(program, { params, x: x.buffer, y: y.buffer }, sampleGrid(y.sampleSize, y.n));
+  rt.dispatch(program, { params, x: x.buffer, y: y.buffer }, sampleGrid(y.sampleSize, y.n, WG));
 }
 
 export function dispatchAvgPoolBackward(rt: Runtime, dy: Tensor, dx: Tensor, g: AvgWindows): void {
   const program = rt.program({ ...avgPoolBackwardKernel, constants: { WG } });
   const params = { per_sample: dx.sampleSize, ...planes(dx, dy), ...avgParams(g), ...dy.layout('dy'), ...dx.layout('dx') };
-  rt.dispatch(program, { params, dy: dy.buffer, dx: dx.buffer }, sampleGrid(dx.sampleSize, dx.n));
+  rt.dispatch(program, { params, dy: dy.buffer, dx: dx.buffer }, sampleGrid(dx.sampleSize, dx.n, WG));
 }

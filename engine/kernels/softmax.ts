@@ -5,8 +5,7 @@ import backwardCode from '../../shaders/softmax_backward.wgsl?raw';
 import forwardCode from '../../shaders/softmax.wgsl?raw';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel } from './kernel';
-import { sampleGrid } from './pool';
+import { defineKernel, sampleGrid } from './kernel';
 
 const WG = 64;
 

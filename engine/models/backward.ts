@@ -2,17 +2,18 @@
 //
 // Only the seed layer's ancestors take part, in reverse execution order. A tensor that feeds k > 1
 // of them receives k gradient contributions: they are written (by the ops, through `out` views)
-// into k consecutive slots of one stack buffer (k, N, C, H, W), and summed by a 1x1 convolution
-// with a ones filter over the stack seen as (1, k, N*C*H, W). A concat's gradient is split into
+// into k consecutive slots of one stack buffer (k*N, C, H, W), and summed by the stack-sum kernel
+// (engine/ops/sum.ts) in a fixed order. A concat's gradient is split into
 // channel views, dropout passes its gradient through, flatten reshapes it.
 
-import { conv2d, conv2dBackwardInput } from '../ops/conv2d';
+import { conv2dBackwardInput } from '../ops/conv2d';
 import { split } from '../ops/concat';
 import { linearBackwardInput } from '../ops/linear';
 import { lrnBackward } from '../ops/lrn';
 import { adaptiveAvgPool2dBackward, avgPool2dBackward, globalAvgPoolBackward, maxPool2dBackward } from '../ops/pool';
 import { reluBackward, type ReluRule } from '../ops/relu';
 import { softmaxBackward } from '../ops/softmax';
+import { sumStack } from '../ops/sum';
 import { shapeStr, Tensor, type Shape4 } from '../tensor';
 import { convParams, lrnParams, poolParams } from './forward';
 import type { GraphNode, Model } from './graph';
@@ -112,11 +113,7 @@ export function runBackward(model: Model, seed: BackwardSeed, rule: ReluRule): T
   const total = (j: number): Tensor => {
     const st = stacks.get(j);
     if (!st) return grads.get(j)!;
-    const [n, c, h, w] = shapeOf(j);
-    const k = expected.get(j)!;
-    const stacked = Tensor.view(rt, st.t.buffer, [1, k, n * c * h, w], `${nodes[j].name} grad stack`);
-    const sum = keep(conv2d(stacked, model.ones(k), null, { stride: [1, 1], pad: [0, 0, 0, 0], groups: 1 }));
-    return Tensor.view(rt, sum.buffer, [n, c, h, w], `${nodes[j].name} grad`, sum.base);
+    return keep(sumStack(st.t, expected.get(j)!, shapeOf(j)));
   };
 
   for (let i = start.node.id; i > 0; i--) {

@@ -140,7 +140,6 @@ export class Model {
   /** Batch size of the last forward, and whether it kept everything backward needs. */
   batch = 0;
   keptAll = false;
-  private onesCache = new Map<number, Tensor>();
   private disposed = false;
 
   constructor(
@@ -264,13 +263,6 @@ export class Model {
     return runBackward(this, seed, opts.rule ?? 'vanilla');
   }
 
-  /** (1, count, 1, 1) of ones: the weights of the 1x1 conv that sums stacked gradients. */
-  ones(count: number): Tensor {
-    let t = this.onesCache.get(count);
-    if (!t) this.onesCache.set(count, (t = Tensor.fromData(this.rt, new Float32Array(count).fill(1), [1, count, 1, 1], `ones(${count})`)));
-    return t;
-  }
-
   /** Forward, then the top-K classes per sample with their softmax probabilities. */
   async classify(input: Tensor, topK = 5): Promise<Prediction[][]> {
     this.forward(input);
@@ -335,8 +327,6 @@ export class Model {
   dispose(): void {
     if (this.disposed) return;
     this.releaseState();
-    for (const t of this.onesCache.values()) t.dispose();
-    this.onesCache.clear();
     this.rt.flush();
     this.arena.buffer.destroy();
     this.disposed = true;
