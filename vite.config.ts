@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { cnnvisData } from './scripts/serve.js';
 
 // One config for the dev server / browser build (ui/) and for Vitest (tests/ in Node on Dawn).
 export default defineConfig({
   root: '.',
+  // /shared/ (images, labels from CNNVIS_SHARED, default ../shared) and /weights/ for the page.
+  plugins: [cnnvisData()],
   server: { host: '127.0.0.1', port: 5173, fs: { allow: ['..'] } },
   build: { outDir: 'dist', target: 'es2022' },
   test: {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The main job: set up, classify a few sample images with each converted model through the CLI,
+# then serve the page (http://127.0.0.1:${PORT:-5173}/) until interrupted. NO_SERVE=1 skips serving.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+export VK_ICD_FILENAMES="${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json}"
+shared="${CNNVIS_SHARED:-../shared}"
+imagenet="$shared/images/imagenet-samples"
+tiny="$shared/models/tinyvgg/samples"
+
+for model in squeezenet1_1 googlenet alexnet alexnet_caffe; do
+  if [ ! -f "weights/$model/model.json" ]; then
+    echo "== $model: no converted weights in weights/$model, skipped"
+    continue
+  fi
+  echo "== $model"
+  npm run --silent cli -- classify --model "$model" --top 3 \
+    "$imagenet/n01443537_goldfish.JPEG" "$imagenet/n01882714_koala.JPEG" "$imagenet/n03662601_lifeboat.JPEG" "$imagenet/n09472597_volcano.JPEG"
+done
+echo "== tinyvgg"
+npm run --silent cli -- classify --model tinyvgg --top 3 "$tiny/boat_1.jpeg" "$tiny/koala_1.jpeg" "$tiny/pizza_1.jpeg"
+
+if [ "${NO_SERVE:-0}" = 1 ]; then exit 0; fi
+port="${PORT:-5173}"
+echo "== the page: http://127.0.0.1:$port/   (Chrome/Edge 113+ with WebGPU; Ctrl-C stops the server)"
+exec npx vite --host 127.0.0.1 --port "$port" --strictPort

@@ -1,0 +1,117 @@
+// End-to-end harness: the page's Vite dev server started in-process on 127.0.0.1 (a free port),
+// and Debian's Chromium driven by puppeteer-core with WebGPU on SwiftShader and a fresh profile.
+// `openPage()` returns a session whose close() tears down the browser, the profile and the server;
+// a failure half-way through cleans up what was already started.
+
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { createServer, type ViteDevServer } from 'vite';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+
+export const CHROMIUM_FLAGS = [
+  '--headless=new',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export interface PageSession {
+  url: string;
+  page: Page;
+  /** Console errors and uncaught exceptions from the page, for failure messages. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** The page's dev server (vite.config.ts, with the /shared/ and /weights/ routes) on a free port. */
+export async function startDevServer(): Promise<{ server: ViteDevServer; url: string }> {
+  const server = await createServer({
+    root: REPO_ROOT,
+    configFile: join(REPO_ROOT, 'vite.config.ts'),
+    logLevel: 'error',
+    clearScreen: false,
+    server: { host: '127.0.0.1', port: 0, strictPort: true, hmr: false, watch: null },
+  });
+  try {
+    await server.listen();
+    const addr = server.httpServer?.address();
+    if (!addr || typeof addr === 'string') throw new Error('browser harness: the dev server has no TCP address');
+    return { server, url: `http://127.0.0.1:${addr.port}/` };
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+}
+
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`browser test: Chromium not found at ${CHROMIUM}. Install it with \`bash scripts/setup.sh\` ` +
+      '(apt-get install -y chromium libvulkan1) or set CHROMIUM_PATH.');
+  }
+}
+
+/** Start the server and Chromium, and load `path` (e.g. '/'). */
+export async function openPage(path = '/'): Promise<PageSession> {
+  requireChromium();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch {
+        // Keep tearing down the rest; the test's own failure is the one worth reporting.
+      }
+    }
+  };
+  try {
+    const { server, url } = await startDevServer();
+    cleanups.push(() => server.close());
+    const profile = mkdtempSync(join(tmpdir(), 'cnnvis-chromium-'));
+    cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+    const browser: Browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: false, // '--headless=new' is passed explicitly below
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
+      env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' },
+    });
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => pageErrors.push(e instanceof Error ? e.message : String(e)));
+    const full = new URL(path, url).href;
+    const res = await page.goto(full, { waitUntil: 'load' });
+    if (!res || !res.ok()) throw new Error(`browser test: GET ${full} answered ${res?.status() ?? 'nothing'}`);
+    return { url, page, pageErrors, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Wait until `predicate` holds in the page; fail early, with the page's errors, if it reports new ones. */
+export async function waitInPage(s: PageSession, predicate: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const before = s.pageErrors.length;
+  for (;;) {
+    if (await s.page.evaluate(predicate)) return;
+    const errors = s.pageErrors.slice(before);
+    if (errors.length > 0 || Date.now() > until) {
+      throw new Error(`browser test: ${what} did not happen${errors.length ? `; the page reported:\n  ${errors.join('\n  ')}` : ` within ${timeoutMs} ms`}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
