@@ -16,6 +16,12 @@ fi
 [ -f .devicebin/node.xz ] || xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > .devicebin/node.xz
 [ -f .devicebin/dawn.node.xz ] || xz -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > .devicebin/dawn.node.xz
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js .devicebin/node_modules/webgpu/
+# The rest of node_modules, less what the GPU machine cannot use (browsers, typings, source maps):
+# enough for Vitest, vite-node and TF.js there (~15 MB compressed).
+[ -f .devicebin/node_modules.tar.xz ] || tar -cf - --exclude='node_modules/webgpu' --exclude='node_modules/typescript' \
+  --exclude='node_modules/puppeteer-core' --exclude='node_modules/chromium-bidi' --exclude='node_modules/devtools-protocol' \
+  --exclude='node_modules/@types' --exclude='*.map' --exclude='node_modules/@tensorflow/*/dist/tf-*.js' node_modules \
+  | xz -T0 -6 > .devicebin/node_modules.tar.xz
 for entry in "$@"; do
   npx vite build -c scripts/device/vite.device.config.ts --ssr "$entry" --logLevel warn
 done

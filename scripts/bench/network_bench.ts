@@ -1,0 +1,156 @@
+// Part two (--networks): whole-network images/second on our engine (engine/index.ts) and on
+// TF.js running the same network with the same weights (tf_network.ts), forward and
+// forward + backward (the gradient at the input image of one class score per sample).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as TF from '@tensorflow/tfjs-core';
+import { inferShapes, loadModel, validateSpec, type Model, type ModelSpec, type Tensor as OurTensor } from '../../engine/index';
+import { Tensor } from '../../engine/tensor';
+import { randomArray } from '../../tests/helpers/random';
+import type { BenchArgs } from './args';
+import type { BenchContext } from './context';
+import { nchwToNhwc } from './data';
+import { ASSUMED } from './layer_bench';
+import { timingCell, type Timing } from './report';
+import { buildTfNetwork } from './tf_network';
+import { tfSync } from './tfjs';
+import { gflops, measure, type Timed, type TimingOptions } from './timing';
+
+/** Converted models the benchmark looks for, and the --model names that select them. */
+const NETWORKS: [dir: string, model: string][] = [['squeezenet1_1', 'squeezenet'], ['googlenet', 'googlenet'], ['alexnet', 'alexnet'], ['alexnet_caffe', 'alexnet']];
+type Pass = 'forward' | 'forward+backward';
+const PASSES: Pass[] = ['forward', 'forward+backward'];
+
+export interface NetworkRow {
+  network: string;
+  batch: number;
+  pass: Pass;
+  /** Forward FLOPs per image (conv + linear); forward+backward counts the backward-to-input as another forward. */
+  flopsPerImage: number;
+  ours: Timing & { imagesPerSecond: number | null };
+  tfjs: (Timing & { imagesPerSecond: number | null }) | null;
+  /** TF.js ms / our ms. */
+  ratio: number | null;
+}
+
+/** Forward FLOPs of one image: 2 x multiply-adds of every conv and linear layer. */
+export function networkFlops(spec: ModelSpec): number {
+  const order = validateSpec(spec, spec.name);
+  const shapes = inferShapes(spec, order, spec.name);
+  let f = 0;
+  for (const l of order) {
+    if (l.type === 'conv') {
+      const [co, oh, ow] = shapes.get(l.name)!;
+      f += 2 * co * oh * ow * (l.inChannels / l.groups) * l.kernel[0] * l.kernel[1];
+    } else if (l.type === 'linear') {
+      f += 2 * l.inFeatures * l.outFeatures;
+    }
+  }
+  return f;
+}
+
+async function timed(make: () => Timed & { dispose(): void }, o: TimingOptions, flops: number, images: number): Promise<Timing & { imagesPerSecond: number | null }> {
+  let r: (Timed & { dispose(): void }) | null = null;
+  try {
+    r = make();
+    const { ms, samples } = await measure(r, o);
+    return { ms, gflops: gflops(flops, ms), samples, imagesPerSecond: (images * 1000) / ms };
+  } catch (e) {
+    return { ms: null, gflops: null, imagesPerSecond: null, error: (e as Error).message.split('\n')[0] };
+  } finally {
+    r?.dispose();
+  }
+}
+
+function ourRunner(model: Model, input: OurTensor, pass: Pass, classes: number[]): Timed & { dispose(): void } {
+  return {
+    run() {
+      if (pass === 'forward') {
+        model.forward(input, { keep: false });
+      } else {
+        model.forward(input);
+        model.backward({ kind: 'class', index: classes }).dispose();
+      }
+    },
+    sync: () => model.rt.sync(),
+    dispose() {},
+  };
+}
+
+function tfRunner(tf: typeof TF, net: ReturnType<typeof buildTfNetwork>, x: TF.Tensor4D, pass: Pass, onehot: TF.Tensor): Timed & { dispose(): void } {
+  const grad = tf.grad((xi: TF.Tensor) => tf.sum(tf.mul(tf.reshape(net.logits(xi as TF.Tensor4D), onehot.shape), onehot)));
+  let last: TF.Tensor | null = null;
+  return {
+    run() {
+      const y = tf.tidy(() => (pass === 'forward' ? net.forward(x) : grad(x)));
+      last?.dispose();
+      last = y;
+    },
+    sync: () => tfSync(tf),
+    dispose() {
+      last?.dispose();
+    },
+  };
+}
+
+export async function runNetworkBench(args: BenchArgs, ctx: BenchContext, log: (s: string) => void): Promise<NetworkRow[]> {
+  const found = NETWORKS.filter(([dir, model]) => (!args.model || args.model === model) && existsSync(join(args.weightsDir, dir, 'model.json')));
+  const missing = NETWORKS.filter(([dir, model]) => (!args.model || args.model === model) && !found.some(([d]) => d === dir)).map(([d]) => d);
+  if (missing.length) log(`no converted weights for ${missing.join(', ')} under ${args.weightsDir}/ (npm run weights): skipped`);
+  if (!found.length) throw new Error(`no converted model found under ${args.weightsDir}/: run npm run weights first`);
+  const cpu = ctx.rt.kind === 'cpu';
+  // Whole networks are slow on CPU adapters: one repeat unless asked.
+  const o: TimingOptions = { ...ctx.timing, repeats: args.repeats ?? (cpu ? 1 : ctx.timing.repeats) };
+  const batches = [...new Set([1, args.batch])];
+  const specs = found.map(([dir]) => [dir, JSON.parse(readFileSync(join(args.weightsDir, dir, 'model.json'), 'utf8')) as ModelSpec] as const);
+  // Per image: forward (1) + forward+backward (about 3 forwards' worth of work).
+  const work = specs.reduce((s, [, spec]) => s + networkFlops(spec) * batches.reduce((a, b) => a + b, 0) * 4 * (o.warmup + o.iters * o.repeats), 0);
+  log(`networks: ${specs.map(([d]) => d).join(', ')} at batch ${batches.join(' and ')}; estimated total ~${Math.ceil((work * (ctx.tf ? 2 : 1)) / (ASSUMED[ctx.rt.kind].gflops * 1e9))} s`);
+  log(`timing: ${o.warmup} warm-up, median of ${o.repeats} repeat(s) of ${o.iters} iteration(s); our default variants: conv2d ${ctx.defaults.conv2d}, linear ${ctx.defaults.linear}`);
+  log(['network'.padEnd(16), 'batch'.padStart(5), 'pass'.padEnd(17), 'ours'.padStart(24), 'img/s'.padStart(8), 'tfjs'.padStart(24), 'img/s'.padStart(8), 'tf/ours'.padStart(8)].join(' '));
+
+  const rows: NetworkRow[] = [];
+  for (const [dir, spec] of specs) {
+    const model = await loadModel(ctx.rt, join(args.weightsDir, dir));
+    const tfNet = ctx.tf ? buildTfNetwork(ctx.tf.tf, spec, readFileSync(join(args.weightsDir, dir, 'weights.safetensors')), join(args.weightsDir, dir, 'weights.safetensors')) : null;
+    const fwdFlops = networkFlops(spec);
+    const { channels, height, width } = spec.input;
+    const classCount = spec.labels.length;
+    try {
+      for (const n of batches) {
+        const shape = [n, channels, height, width];
+        const data = randomArray(n * channels * height * width, 17, 50);
+        const classes = Array.from({ length: n }, (_, i) => (i * 97 + 1) % classCount);
+        const input = Tensor.fromData(ctx.rt, data, shape, 'bench input');
+        const tf = ctx.tf?.tf;
+        const x = tf?.tensor4d(nchwToNhwc(data, shape), [n, height, width, channels]);
+        const onehot = tf?.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(classes, 'int32'), classCount), 'float32'));
+        try {
+          for (const pass of PASSES) {
+            const flops = fwdFlops * n * (pass === 'forward' ? 1 : 2);
+            const ours = await timed(() => ourRunner(model, input, pass, classes), o, flops, n);
+            const theirs = tf && tfNet && x && onehot ? await timed(() => tfRunner(tf, tfNet, x, pass, onehot), o, flops, n) : null;
+            const row: NetworkRow = {
+              network: dir, batch: n, pass, flopsPerImage: fwdFlops * (pass === 'forward' ? 1 : 2), ours, tfjs: theirs,
+              ratio: ours.ms && theirs?.ms ? theirs.ms / ours.ms : null,
+            };
+            rows.push(row);
+            const ips = (t: { imagesPerSecond: number | null } | null) => (t?.imagesPerSecond == null ? '-' : t.imagesPerSecond.toFixed(2));
+            log([dir.padEnd(16), String(n).padStart(5), pass.padEnd(17), timingCell(ours).padStart(24), ips(ours).padStart(8),
+              timingCell(theirs).padStart(24), ips(theirs).padStart(8), `${row.ratio?.toFixed(2) ?? '-'}x`.padStart(8)].join(' ') +
+              [ours.error && `\n    ours: ${ours.error}`, theirs?.error && `\n    tfjs: ${theirs.error}`].filter(Boolean).join(''));
+          }
+        } finally {
+          input.dispose();
+          x?.dispose();
+          onehot?.dispose();
+        }
+      }
+    } finally {
+      model.dispose();
+      tfNet?.dispose();
+    }
+  }
+  return rows;
+}
