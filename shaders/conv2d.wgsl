@@ -5,9 +5,7 @@
 // views (<t>_base + n * <t>_stride); w (Cout, Cin/G, KH, KW) and b (Cout) sit at w_base / b_base
 // of their buffers (the weight arena). Without a bias, b is bound to any buffer and has_bias = 0.
 //
-// Bindings: 0 params (uniform), 1 x (read), 2 wt (read), 3 b (read), 4 y (read_write).
-//
-// Three entry points, all with N folded into gid.z and gid.y = group * c_blocks + channel block:
+// Entry points; the first three fold N into gid.z and put group * c_blocks + channel block in gid.y:
 //  conv2d_direct  (CPU adapters): one invocation owns 4 output channels x 4 output columns of one
 //                 output row, accumulating in four vec4 registers (one per column, lanes = channels).
 //                 Each weight tap is read once per block, each input value once per block column;
@@ -17,12 +15,29 @@
 //  conv2d_1x1     (CPU adapters, 1x1 kernel, stride 1, no padding): a plain matrix product
 //                 y[co, p] = sum_c w[co, c] x[c, p] over the H*W pixels; one invocation owns 4
 //                 channels x 4 consecutive pixels. gid.x = pixel block, x_blocks = ceil(OH*OW / 4).
-//  conv2d_tiled   (GPUs): implicit GEMM, M = Cout/G channels, N = OH*OW pixels, K = Cin/G*KH*KW.
-//                 A 16x16 workgroup computes a 64 x 64 (channel x pixel) tile; each K step stages
-//                 a 64 x BK weight tile and a BK x 64 im2col tile in workgroup memory, then each
-//                 thread accumulates a 4 x 4 register block (channels ty + 16i, pixels tx + 16j, so
-//                 neighbouring threads touch neighbouring pixels). x_blocks = ceil(OH*OW / 64),
-//                 c_blocks = ceil(Cout/G / 64); dispatch (x_blocks, G * c_blocks, N).
+//  conv2d_tiled   (GPUs): implicit GEMM, M = Cout/G channels, N = OH*OW pixels, K = Cin/G*KH*KW
+//                 with k = (c * KH + ky) * KW + kx. A workgroup of (TN/4, TM/4) threads computes a
+//                 TM x TN (channel x pixel) tile, TM, TN in {32, 64} (overrides, chosen per layer by
+//                 engine/kernels/conv2d.ts so small layers still fill the GPU); thread (tx, ty)
+//                 owns the 4 x 4 register block of channels 4ty..4ty+3 and pixels 4tx..4tx+3.
+//                 Each BK step stages a BK x TM weight tile and a BK x TN im2col tile in workgroup
+//                 memory as vec4s (4 channels / 4 pixels), so the inner loop is 2 vec4 loads per 16
+//                 FMAs; the weight tile's rows are padded by one vec4 against bank conflicts. The
+//                 im2col indexing does no division in the K loop: each thread stages the same 4
+//                 pixels every step (their input row/column origins computed once) and carries
+//                 the (c, ky, kx) of its rows from step to step with carries instead of k / (KH*KW).
+//                 Split-K: gid.z = n * splits + s, and split s sums k in [s * k_chunk, (s + 1) *
+//                 k_chunk) (k_chunk a multiple of BK). With splits = 1 the tile is written to y with
+//                 bias and ReLU; with splits > 1, y is bound to a dense scratch buffer (S, N, Cout,
+//                 OH*OW) (y_base 0, y_stride Cout*OH*OW, split s at s * split_stride, no bias or ReLU)
+//                 and conv2d_split_sum finishes. x_blocks = ceil(OH*OW / TN), c_blocks =
+//                 ceil(Cout/G / TM); dispatch (x_blocks, G * c_blocks, N * splits).
+//  conv2d_split_sum: y[n, co, p] = b[co] + sum_{s < splits} part[s * split_stride + (n * Cout + co) * OH*OW + p]
+//                 (+ ReLU), summed in a fixed order (deterministic, no atomics). One invocation
+//                 per element of a sample; dispatch sampleGrid(Cout*OH*OW, N, WG) (kernel.ts).
+//
+// Bindings: 0 params (uniform), 1 x (read), 2 wt (read), 3 b (read), 4 y (read_write),
+// 5 part (read, conv2d_split_sum only).
 
 struct Params {
   cin: u32, h: u32, w: u32,
@@ -34,14 +49,19 @@ struct Params {
   x_base: u32, x_stride: u32,
   y_base: u32, y_stride: u32,
   w_base: u32, b_base: u32,
+  splits: u32, k_chunk: u32, split_stride: u32,
 }
 
 override WG: u32 = 64;
-/** K step of conv2d_tiled. */
+/** conv2d_tiled: K step, channels (TM) and pixels (TN) per workgroup tile; 4 * BK must be a multiple of TM and TN. */
 override BK: u32 = 16;
+override TM: u32 = 64;
+override TN: u32 = 64;
+/** Threads of a tiled workgroup along pixels and channels: one per 4 x 4 register block. */
+override TX: u32 = TN / 4u;
+override TY: u32 = TM / 4u;
 const CB = 4u;     // direct / 1x1: output channels per invocation (the lanes of a vec4)
 const XB = 4u;     // direct / 1x1: output columns (pixels) per invocation
-const TILE = 64u;  // tiled: channels and pixels per workgroup tile
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -147,70 +167,121 @@ fn conv2d_1x1(@builtin(global_invocation_id) gid: vec3u) {
   if (p0 + 3u < plane) { store_column(a3, n, grp, cl0, p0 + 3u); }
 }
 
-var<workgroup> tile_w: array<f32, TILE * BK>;  // [kk][channel]
-var<workgroup> tile_x: array<f32, TILE * BK>;  // [kk][pixel]
+@group(0) @binding(5) var<storage, read> part: array<f32>;
 
-@compute @workgroup_size(16, 16)
+/** (c, ky, kx) of the flattened filter index k = (c * KH + ky) * KW + kx. */
+fn split_k(k: u32) -> vec3u {
+  let kk = params.kh * params.kw;
+  let r = k % kk;
+  return vec3u(k / kk, r / params.kw, r % params.kw);
+}
+
+/** (c, ky, kx) of k + delta, given t = split_k(k) and d = split_k(delta): adds with carries. */
+fn step_k(t: vec3u, d: vec3u) -> vec3u {
+  var kx = t.z + d.z;
+  var ky = t.y + d.y;
+  var c = t.x + d.x;
+  if (kx >= params.kw) { kx -= params.kw; ky += 1u; }
+  if (ky >= params.kh) { ky -= params.kh; c += 1u; }
+  return vec3u(c, ky, kx);
+}
+
+var<workgroup> tile_w: array<vec4f, BK * (TM / 4u + 1u)>;  // [k][channel quad], rows padded by one
+var<workgroup> tile_x: array<vec4f, BK * TN / 4u>;         // [k][pixel quad]
+
+@compute @workgroup_size(TX, TY)
 fn conv2d_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                 @builtin(local_invocation_index) li: u32) {
+  let threads = TX * TY;
   let grp = wid.y / params.c_blocks;
-  let c_tile = (wid.y % params.c_blocks) * TILE;
-  let p_tile = wid.x * TILE;
-  let n = wid.z;
+  let c_tile = (wid.y % params.c_blocks) * TM;
+  let p_tile = wid.x * TN;
+  let n = wid.z / params.splits;
+  let split = wid.z % params.splits;
   let kk = params.kh * params.kw;
   let ksize = params.cin_g * kk;
+  let k_begin = split * params.k_chunk;
+  let k_end = min(k_begin + params.k_chunk, ksize);
   let npix = params.oh * params.ow;
   let plane = params.h * params.w;
   let wrow0 = params.w_base + grp * params.cout_g * ksize;
   let xs = params.x_base + n * params.x_stride + grp * params.cin_g * plane;
-  var acc: array<vec4f, 4>;  // acc[j][i]: channel ty + 16i, pixel tx + 16j
-  for (var k0 = 0u; k0 < ksize; k0 += BK) {
-    for (var e = li; e < TILE * BK; e += 256u) {
-      // Weights: consecutive threads read consecutive k of one channel row.
-      let m = e / BK;
-      let wk = k0 + e % BK;
-      let cl = c_tile + m;
-      var wv = 0.0;
-      if (cl < params.cout_g && wk < ksize) { wv = wt[wrow0 + cl * ksize + wk]; }
-      tile_w[(e % BK) * TILE + m] = wv;
-      // im2col: consecutive threads read consecutive output pixels.
-      let p = p_tile + e % TILE;
-      let xk = k0 + e / TILE;
-      var xv = 0.0;
-      if (p < npix && xk < ksize) {
-        let c = xk / kk;
-        let ky = (xk % kk) / params.kw;
-        let kx = xk % params.kw;
-        let iy = i32((p / params.ow) * params.sh + ky) - i32(params.pt);
-        let ix = i32((p % params.ow) * params.sw + kx) - i32(params.pl);
-        if (iy >= 0 && iy < i32(params.h) && ix >= 0 && ix < i32(params.w)) {
-          xv = x[xs + c * plane + u32(iy) * params.w + u32(ix)];
-        }
-      }
-      tile_x[e] = xv;
+
+  // Weight staging: vec4 slots li + threads * r hold channels 4 * cq.. of column wk (threads is a
+  // multiple of BK, so wk is this thread's for good); consecutive threads read consecutive k.
+  let wk = li % BK;
+  let w_slots = 4u * BK / TN;
+  // im2col staging: pixels 4q..4q+3 of the tile in rows kr..kr+rows-1 of every step. Their input
+  // origins are fixed; pixels past the end start at row H, so every tap reads 0.
+  let rows = 4u * BK / TM;
+  let q = li % TX;
+  let kr = (li / TX) * rows;
+  let p = vec4u(p_tile + 4u * q) + vec4u(0u, 1u, 2u, 3u);
+  let iy0 = select(vec4i(i32(params.h)), vec4i((p / params.ow) * params.sh) - i32(params.pt), p < vec4u(npix));
+  let ix0 = vec4i((p % params.ow) * params.sw) - i32(params.pl);
+  let hi = vec4i(i32(params.h));
+  let wi = vec4i(i32(params.w));
+  let one = split_k(1u);
+  let step = split_k(BK);
+  var tap = split_k(k_begin + kr);
+
+  var acc: array<vec4f, 4>;  // acc[j][i]: channel 4ty + i, pixel 4tx + j
+  for (var k0 = k_begin; k0 < k_end; k0 += BK) {
+    let k = k0 + wk;
+    for (var r = 0u; r < w_slots; r++) {
+      let cq = (li + threads * r) / BK;
+      let cl = vec4u(c_tile + 4u * cq) + vec4u(0u, 1u, 2u, 3u);
+      let ok = (cl < vec4u(params.cout_g)) & vec4<bool>(k < k_end);
+      let at = select(vec4u(0u), wrow0 + cl * ksize + k, ok);
+      tile_w[wk * (TM / 4u + 1u) + cq] = select(vec4f(0.0), vec4f(wt[at.x], wt[at.y], wt[at.z], wt[at.w]), ok);
     }
+    var t = tap;
+    for (var r = 0u; r < rows; r++) {
+      let iy = iy0 + i32(t.y);
+      let ix = ix0 + i32(t.z);
+      let ok = (iy >= vec4i(0)) & (iy < hi) & (ix >= vec4i(0)) & (ix < wi) & vec4<bool>(k0 + kr + r < k_end);
+      let at = select(vec4u(0u), vec4u(iy * wi + ix) + xs + t.x * plane, ok);
+      tile_x[(kr + r) * (TN / 4u) + q] = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), ok);
+      t = step_k(t, one);
+    }
+    tap = step_k(tap, step);
     workgroupBarrier();
-    for (var k = 0u; k < BK; k++) {
-      let r = k * TILE;
-      let av = vec4f(tile_w[r + lid.y], tile_w[r + lid.y + 16u], tile_w[r + lid.y + 32u], tile_w[r + lid.y + 48u]);
-      acc[0] += av * tile_x[r + lid.x];
-      acc[1] += av * tile_x[r + lid.x + 16u];
-      acc[2] += av * tile_x[r + lid.x + 32u];
-      acc[3] += av * tile_x[r + lid.x + 48u];
+    for (var kb = 0u; kb < BK; kb++) {
+      let a = tile_w[kb * (TM / 4u + 1u) + lid.y];
+      let v = tile_x[kb * (TN / 4u) + lid.x];
+      acc[0] += a * v.x;
+      acc[1] += a * v.y;
+      acc[2] += a * v.z;
+      acc[3] += a * v.w;
     }
     workgroupBarrier();
   }
+  let ys = params.y_base + n * params.y_stride + split * params.split_stride;
   for (var j = 0u; j < 4u; j++) {
-    let p = p_tile + lid.x + 16u * j;
-    if (p >= npix) { continue; }
+    let pj = p_tile + 4u * lid.x + j;
+    if (pj >= npix) { break; }
     for (var i = 0u; i < 4u; i++) {
-      let cl = c_tile + lid.y + 16u * i;
-      if (cl >= params.cout_g) { continue; }
+      let cl = c_tile + 4u * lid.y + i;
+      if (cl >= params.cout_g) { break; }
       let co = grp * params.cout_g + cl;
       var v = acc[j][i];
       if (params.has_bias != 0u) { v += b[params.b_base + co]; }
       if (params.relu != 0u) { v = max(v, 0.0); }
-      y[params.y_base + n * params.y_stride + co * npix + p] = v;
+      y[ys + co * npix + pj] = v;
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_split_sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let npix = params.oh * params.ow;
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.cout * npix) { return; }
+  let n = gid.z;
+  let at = (n * params.cout) * npix + i;
+  var v = 0.0;
+  for (var s = 0u; s < params.splits; s++) { v += part[s * params.split_stride + at]; }
+  if (params.has_bias != 0u) { v += b[params.b_base + i / npix]; }
+  if (params.relu != 0u) { v = max(v, 0.0); }
+  y[params.y_base + n * params.y_stride + i] = v;
 }

@@ -16,10 +16,18 @@
 //      Loops: valid ky, valid kx, then the group's output channels innermost.
 //      gid.x = (iy * sw + phase) * x_blocks + m with x_blocks = ceil(ceil(W / sw) / 4).
 //      Dispatch (ceil(H * sw * x_blocks / WG), G * ceil(Cin/G / 4), N). No workgroup memory.
-//  backward_input_tiled (GPUs): implicit GEMM, M = Cin/G channels, N = H*W pixels,
-//      K = Cout/G*KH*KW, B[k = (co, ky, kx)][pixel] = dy at (oy, ox) above or 0. 64 x 64 tiles,
-//      16x16 threads with 4 x 4 register blocks, BK-deep workgroup-memory stages, as in
-//      conv2d.wgsl's conv2d_tiled. x_blocks = ceil(H*W / 64), c_blocks = ceil(Cin/G / 64).
+//  backward_input_tiled (GPUs, stride 1 only: the caller routes stride > 1 to the direct gather,
+//      where all but 1/(sh*sw) of the taps would be zero): the forward's implicit GEMM (see
+//      conv2d.wgsl's conv2d_tiled) with the flipped, transposed weights: M = Cin/G channels,
+//      N = H*W pixels, K = Cout/G*KH*KW with k = (co * KH + ky) * KW + kx,
+//      A[ci][k] = w[co, ci, ky, kx], B[k][pixel] = dy[co, iy + pt - ky, ix + pl - kx] or 0.
+//      Same (TN/4, TM/4) workgroups of 4 x 4 register blocks over TM x TN tiles, same vec4 tiles in
+//      workgroup memory, same division-free staging: each thread carries the (co, ky, kx) of its
+//      B rows and the (co, tap) of its A column from one BK step to the next. Split-K as in the
+//      forward: gid.z = n * splits + s; with splits > 1, dx is bound to a dense (S, N, Cin, H*W)
+//      scratch buffer (split s at s * split_stride) that engine/kernels/sum.ts's stack sum
+//      reduces into dx. x_blocks = ceil(H*W / TN), c_blocks = ceil(Cin/G / TM); dispatch
+//      (x_blocks, G * c_blocks, N * splits).
 
 struct Params {
   cin: u32, h: u32, w: u32,
@@ -30,13 +38,18 @@ struct Params {
   dy_base: u32, dy_stride: u32,
   dx_base: u32, dx_stride: u32,
   w_base: u32,
+  splits: u32, k_chunk: u32, split_stride: u32,
 }
 
 override WG: u32 = 64;
-/** K step of backward_input_tiled. */
+/** backward_input_tiled: K step, channels (TM) and pixels (TN) per tile; 4 * BK must be a multiple of TM and TN. */
 override BK: u32 = 16;
+override TM: u32 = 64;
+override TN: u32 = 64;
+/** Threads of a tiled workgroup along pixels and channels: one per 4 x 4 register block. */
+override TX: u32 = TN / 4u;
+override TY: u32 = TM / 4u;
 const CB = 4u;     // direct: input channels per invocation
-const TILE = 64u;  // tiled: channels and pixels per workgroup tile
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -111,70 +124,106 @@ fn backward_input_direct(@builtin(global_invocation_id) gid: vec3u) {
   if (ix0 + 3u * params.sw < params.w) { store(a3, n, grp, cl0, row + ix0 + 3u * params.sw); }
 }
 
-var<workgroup> tile_w: array<f32, TILE * BK>;  // [kk][input channel]
-var<workgroup> tile_g: array<f32, TILE * BK>;  // [kk][input pixel]
+/** (co, ky, kx) of the flattened index k = (co * KH + ky) * KW + kx. */
+fn split_k(k: u32) -> vec3u {
+  let kk = params.kh * params.kw;
+  let r = k % kk;
+  return vec3u(k / kk, r / params.kw, r % params.kw);
+}
 
-@compute @workgroup_size(16, 16)
+/** (co, ky, kx) of k + delta, given t = split_k(k) and d = split_k(delta): adds with carries. */
+fn step_k(t: vec3u, d: vec3u) -> vec3u {
+  var kx = t.z + d.z;
+  var ky = t.y + d.y;
+  var c = t.x + d.x;
+  if (kx >= params.kw) { kx -= params.kw; ky += 1u; }
+  if (ky >= params.kh) { ky -= params.kh; c += 1u; }
+  return vec3u(c, ky, kx);
+}
+
+var<workgroup> tile_w: array<vec4f, BK * (TM / 4u + 1u)>;  // [k][input-channel quad], rows padded by one
+var<workgroup> tile_g: array<vec4f, BK * TN / 4u>;         // [k][input-pixel quad]
+
+@compute @workgroup_size(TX, TY)
 fn backward_input_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
                         @builtin(local_invocation_index) li: u32) {
+  let threads = TX * TY;
   let grp = wid.y / params.c_blocks;
-  let c_tile = (wid.y % params.c_blocks) * TILE;
-  let p_tile = wid.x * TILE;
-  let n = wid.z;
+  let c_tile = (wid.y % params.c_blocks) * TM;
+  let p_tile = wid.x * TN;
+  let n = wid.z / params.splits;
+  let split = wid.z % params.splits;
   let kk = params.kh * params.kw;
   let ksize = params.cout_g * kk;
+  let k_begin = split * params.k_chunk;
+  let k_end = min(k_begin + params.k_chunk, ksize);
   let plane = params.h * params.w;
   let plane_o = params.oh * params.ow;
   let dys = params.dy_base + n * params.dy_stride + grp * params.cout_g * plane_o;
   let wg0 = params.w_base + grp * params.cout_g * params.cin_g * kk;
-  var acc: array<vec4f, 4>;  // acc[j][i]: channel ty + 16i, pixel tx + 16j
-  for (var k0 = 0u; k0 < ksize; k0 += BK) {
-    for (var e = li; e < TILE * BK; e += 256u) {
-      // A[ci][k]: consecutive threads take consecutive (ky, kx) taps of one input channel.
-      let m = e / BK;
-      let ak = k0 + e % BK;
-      let cl = c_tile + m;
-      var wv = 0.0;
-      if (cl < params.cin_g && ak < ksize) {
-        wv = wt[wg0 + ((ak / kk) * params.cin_g + cl) * kk + ak % kk];
-      }
-      tile_w[(e % BK) * TILE + m] = wv;
-      // B[k][pixel]: consecutive threads take consecutive input pixels.
-      let p = p_tile + e % TILE;
-      let bk = k0 + e / TILE;
-      var gv = 0.0;
-      if (p < plane && bk < ksize) {
-        let c = bk / kk;
-        let ky = (bk % kk) / params.kw;
-        let kx = bk % params.kw;
-        let ty = i32(p / params.w + params.pt) - i32(ky);
-        let tx = i32(p % params.w + params.pl) - i32(kx);
-        if (ty >= 0 && tx >= 0 && u32(ty) % params.sh == 0u && u32(tx) % params.sw == 0u) {
-          let oy = u32(ty) / params.sh;
-          let ox = u32(tx) / params.sw;
-          if (oy < params.oh && ox < params.ow) { gv = dy[dys + c * plane_o + oy * params.ow + ox]; }
-        }
-      }
-      tile_g[e] = gv;
+
+  // A staging: this thread's column wk of every step; w[co, ci, tap] sits at
+  // wg0 + co * Cin/G * KH*KW + tap + ci * KH*KW, with (co, tap) carried from step to step.
+  let wk = li % BK;
+  let w_slots = 4u * BK / TN;
+  let w_step = vec2u(BK / kk, BK % kk);
+  var w_at = vec2u((k_begin + wk) / kk, (k_begin + wk) % kk);
+  // B staging: input pixels 4q..4q+3 in rows kr..kr+rows-1 of every step; pixel (iy, ix) reads
+  // dy at (iy + pt - ky, ix + pl - kx). Pixels past the end start at row -1, so every tap reads 0.
+  let rows = 4u * BK / TM;
+  let q = li % TX;
+  let kr = (li / TX) * rows;
+  let p = vec4u(p_tile + 4u * q) + vec4u(0u, 1u, 2u, 3u);
+  let oy0 = select(vec4i(-1), vec4i(p / params.w + params.pt), p < vec4u(plane));
+  let ox0 = vec4i(p % params.w + params.pl);
+  let ohi = vec4i(i32(params.oh));
+  let owi = vec4i(i32(params.ow));
+  let one = split_k(1u);
+  let step = split_k(BK);
+  var tap = split_k(k_begin + kr);
+
+  var acc: array<vec4f, 4>;  // acc[j][i]: channel 4ty + i, pixel 4tx + j
+  for (var k0 = k_begin; k0 < k_end; k0 += BK) {
+    let in_k = k0 + wk < k_end;
+    let wrow = wg0 + w_at.x * params.cin_g * kk + w_at.y;
+    for (var r = 0u; r < w_slots; r++) {
+      let cq = (li + threads * r) / BK;
+      let cl = vec4u(c_tile + 4u * cq) + vec4u(0u, 1u, 2u, 3u);
+      let ok = (cl < vec4u(params.cin_g)) & vec4<bool>(in_k);
+      let at = select(vec4u(0u), wrow + cl * kk, ok);
+      tile_w[wk * (TM / 4u + 1u) + cq] = select(vec4f(0.0), vec4f(wt[at.x], wt[at.y], wt[at.z], wt[at.w]), ok);
     }
+    w_at += w_step;
+    if (w_at.y >= kk) { w_at = vec2u(w_at.x + 1u, w_at.y - kk); }
+    var t = tap;
+    for (var r = 0u; r < rows; r++) {
+      let oy = oy0 - i32(t.y);
+      let ox = ox0 - i32(t.z);
+      let ok = (oy >= vec4i(0)) & (oy < ohi) & (ox >= vec4i(0)) & (ox < owi) & vec4<bool>(k0 + kr + r < k_end);
+      let at = select(vec4u(0u), vec4u(oy * owi + ox) + dys + t.x * plane_o, ok);
+      tile_g[(kr + r) * (TN / 4u) + q] = select(vec4f(0.0), vec4f(dy[at.x], dy[at.y], dy[at.z], dy[at.w]), ok);
+      t = step_k(t, one);
+    }
+    tap = step_k(tap, step);
     workgroupBarrier();
-    for (var k = 0u; k < BK; k++) {
-      let r = k * TILE;
-      let av = vec4f(tile_w[r + lid.y], tile_w[r + lid.y + 16u], tile_w[r + lid.y + 32u], tile_w[r + lid.y + 48u]);
-      acc[0] += av * tile_g[r + lid.x];
-      acc[1] += av * tile_g[r + lid.x + 16u];
-      acc[2] += av * tile_g[r + lid.x + 32u];
-      acc[3] += av * tile_g[r + lid.x + 48u];
+    for (var kb = 0u; kb < BK; kb++) {
+      let a = tile_w[kb * (TM / 4u + 1u) + lid.y];
+      let v = tile_g[kb * (TN / 4u) + lid.x];
+      acc[0] += a * v.x;
+      acc[1] += a * v.y;
+      acc[2] += a * v.z;
+      acc[3] += a * v.w;
     }
     workgroupBarrier();
   }
+  let ds = params.dx_base + n * params.dx_stride + split * params.split_stride;
   for (var j = 0u; j < 4u; j++) {
-    let p = p_tile + lid.x + 16u * j;
-    if (p >= plane) { continue; }
+    let pj = p_tile + 4u * lid.x + j;
+    if (pj >= plane) { break; }
     for (var i = 0u; i < 4u; i++) {
-      let cl = c_tile + lid.y + 16u * i;
-      if (cl >= params.cin_g) { continue; }
-      dx[params.dx_base + n * params.dx_stride + (grp * params.cin_g + cl) * plane + p] = acc[j][i];
+      let cl = c_tile + 4u * lid.y + i;
+      if (cl >= params.cin_g) { break; }
+      dx[ds + (grp * params.cin_g + cl) * plane + pj] = acc[j][i];
     }
   }
 }

@@ -12,7 +12,12 @@
 //      filter taps k = (c, ky, kx) flattened, in four vec4 registers (one per tap, lanes =
 //      channels), and reduces over N * OH * OW reading each dy value once per block.
 //      gid.x = tap block (x_blocks = ceil(Cin/G*KH*KW / 4)), gid.y = group * c_blocks + channel
-//      block. Dispatch (ceil(x_blocks / WG), G * ceil(Cout/G / 4)). No workgroup memory.
+//      block. No workgroup memory. The reduction may be split (for GPUs, where a batch-1 layer
+//      has too few blocks to fill the device): split s = gid.z sums the rows r = n * OH + oy in
+//      [s * row_chunk, (s + 1) * row_chunk) and writes dw + s * split_stride of a dense (S, Cout,
+//      Cin/G*KH*KW) scratch stack, which engine/kernels/sum.ts's stack sum reduces in a fixed
+//      order (deterministic, no atomics). Unsplit: row_chunk = N * OH, split_stride = 0.
+//      Dispatch (ceil(x_blocks / WG), G * ceil(Cout/G / 4), splits).
 //  backward_bias: one invocation per output channel sums its dy plane over the batch.
 //      Dispatch (ceil(Cout / WG)).
 
@@ -22,6 +27,7 @@ struct Params {
   kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32,
   cin_g: u32, cout_g: u32,
   x_blocks: u32, c_blocks: u32, n: u32,
+  row_chunk: u32, split_stride: u32,
   x_base: u32, x_stride: u32,
   dy_base: u32, dy_stride: u32,
 }
@@ -58,30 +64,35 @@ fn backward_weights(@builtin(global_invocation_id) gid: vec3u) {
   var a1 = vec4f(0.0);
   var a2 = vec4f(0.0);
   var a3 = vec4f(0.0);
-  for (var n = 0u; n < params.n; n++) {
+  // Rows r = n * OH + oy of this split, stepping (n, oy) without division.
+  let r0 = gid.z * params.row_chunk;
+  let r1 = min(r0 + params.row_chunk, params.n * params.oh);
+  var n = r0 / params.oh;
+  var oy = r0 % params.oh;
+  for (var r = r0; r < r1; r++) {
     let xs = xoff + params.x_base + n * params.x_stride;
     let ds = co * plane_o + params.dy_base + n * params.dy_stride;
-    for (var oy = 0u; oy < params.oh; oy++) {
-      let iy = ky + i32(oy * params.sh);
-      let row_in = (iy >= vec4i(0)) & (iy < hi);
-      let xr = xs + vec4u(clamp(iy, vec4i(0), hi - 1)) * params.w;
-      let dr = ds + oy * params.ow;
-      for (var ox = 0u; ox < params.ow; ox++) {
-        let g = vec4f(dy[dr.x + ox], dy[dr.y + ox], dy[dr.z + ox], dy[dr.w + ox]);
-        let ix = kx + i32(ox * params.sw);
-        let inside = row_in & (ix >= vec4i(0)) & (ix < wi);
-        let at = xr + vec4u(clamp(ix, vec4i(0), wi - 1));
-        let xv = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), inside);
-        a0 += g * xv.x;
-        a1 += g * xv.y;
-        a2 += g * xv.z;
-        a3 += g * xv.w;
-      }
+    let iy = ky + i32(oy * params.sh);
+    let row_in = (iy >= vec4i(0)) & (iy < hi);
+    let xr = xs + vec4u(clamp(iy, vec4i(0), hi - 1)) * params.w;
+    let dr = ds + oy * params.ow;
+    for (var ox = 0u; ox < params.ow; ox++) {
+      let g = vec4f(dy[dr.x + ox], dy[dr.y + ox], dy[dr.z + ox], dy[dr.w + ox]);
+      let ix = kx + i32(ox * params.sw);
+      let inside = row_in & (ix >= vec4i(0)) & (ix < wi);
+      let at = xr + vec4u(clamp(ix, vec4i(0), wi - 1));
+      let xv = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), inside);
+      a0 += g * xv.x;
+      a1 += g * xv.y;
+      a2 += g * xv.z;
+      a3 += g * xv.w;
     }
+    oy++;
+    if (oy == params.oh) { oy = 0u; n++; }
   }
   for (var i = 0u; i < CB; i++) {
     if (cl0 + i >= params.cout_g) { return; }
-    let row = (grp * params.cout_g + cl0 + i) * ksize + k0;
+    let row = gid.z * params.split_stride + (grp * params.cout_g + cl0 + i) * ksize + k0;
     dw[row] = a0[i];
     if (k0 + 1u < ksize) { dw[row + 1u] = a1[i]; }
     if (k0 + 2u < ksize) { dw[row + 2u] = a2[i]; }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONV2D_VARIANTS, type Conv2dVariant } from '../engine/kernels/conv2d';
+import { CONV2D_VARIANTS, conv2dTiling, forceConv2dTiling, TARGET_WORKGROUPS, type Conv2dVariant, type ConvTiling } from '../engine/kernels/conv2d';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeights, conv2dOutputShape, type Conv2dParams } from '../engine/ops/conv2d';
 import { Runtime } from '../engine/runtime';
 import { Tensor, type Shape4 } from '../engine/tensor';
@@ -58,6 +58,28 @@ function strided(total: number, want: number): number[] {
   if (out[out.length - 1] !== total - 1) out.push(total - 1);
   return out;
 }
+
+/** Copy `src` (N, C, H, W dense) into channels [c0, c0 + C) of `dst` (N, total, H, W). */
+const embed = <T extends Float32Array | Float64Array>(dst: T, total: number, c0: number, src: ArrayLike<number>, shape: Shape4): T => {
+  const per = shape[1] * shape[2] * shape[3];
+  const hw = shape[2] * shape[3];
+  for (let n = 0; n < shape[0]; n++) for (let i = 0; i < per; i++) dst[(n * total + c0) * hw + i] = src[n * per + i];
+  return dst;
+};
+
+/** Compare a big tensor: channels [c0, c0 + count) within `tol`, every other channel exactly. */
+const expectSlice = (got: Float32Array, want: Float64Array, shape: Shape4, c0: number, count: number, tol: typeof FORWARD_TOL, label: string) => {
+  const hw = shape[2] * shape[3];
+  const inSlice = (i: number) => {
+    const ch = Math.floor(i / hw) % shape[1];
+    return ch >= c0 && ch < c0 + count;
+  };
+  const idx = Array.from(got.keys());
+  const ins = idx.filter(inSlice);
+  const outs = idx.filter((i) => !inSlice(i));
+  expectClose(pick(got, ins), pick(want, ins), tol, undefined, `${label} (slice)`);
+  expectClose(pick(got, outs), pick(want, outs), EXACT, undefined, `${label} (other channels untouched)`);
+};
 
 const GRID: Case[] = [
   { name: '3x3 pad 1, 3->5 on 7x5', n: 1, cin: 3, h: 7, w: 5, cout: 5, kh: 3, kw: 3, pad: [1, 1, 1, 1] },
@@ -124,28 +146,6 @@ describe('conv2d on channel views and arena weights', () => {
     const shape: Shape4 = [c.n, channels, d.yShape[2], d.yShape[3]];
     return [randomArray(size(shape), seed), shape];
   };
-  /** Copy `src` (N, C, H, W dense) into channels [c0, c0 + C) of `dst` (N, total, H, W). */
-  const embed = <T extends Float32Array | Float64Array>(dst: T, total: number, c0: number, src: ArrayLike<number>, shape: Shape4): T => {
-    const per = shape[1] * shape[2] * shape[3];
-    const hw = shape[2] * shape[3];
-    for (let n = 0; n < shape[0]; n++) for (let i = 0; i < per; i++) dst[(n * total + c0) * hw + i] = src[n * per + i];
-    return dst;
-  };
-
-  /** Compare a big tensor: channels [c0, c0 + count) within `tol`, every other channel exactly. */
-  const expectSlice = (got: Float32Array, want: Float64Array, shape: Shape4, c0: number, count: number, tol: typeof FORWARD_TOL, label: string) => {
-    const hw = shape[2] * shape[3];
-    const inSlice = (i: number) => {
-      const ch = Math.floor(i / hw) % shape[1];
-      return ch >= c0 && ch < c0 + count;
-    };
-    const idx = Array.from(got.keys());
-    const ins = idx.filter(inSlice);
-    const outs = idx.filter((i) => !inSlice(i));
-    expectClose(pick(got, ins), pick(want, ins), tol, undefined, `${label} (slice)`);
-    expectClose(pick(got, outs), pick(want, outs), EXACT, undefined, `${label} (other channels untouched)`);
-  };
-
   it.each(CONV2D_VARIANTS)('%s: forward reads and writes slices, leaves other channels untouched', async (variant) => {
     const rt = await runtimes[variant];
     const d = data(c, 40);
@@ -181,6 +181,93 @@ describe('conv2d on channel views and arena weights', () => {
     track(db!);
     expectClose(await dw.read(), ref.conv2dBackwardWeights(d.x, d.dy, d.g), GRAD_TOL, d.wShape, `${variant} dw from views`);
     expectClose(await db!.read(), ref.conv2dBackwardBias(d.dy, d.g), GRAD_TOL, [1, c.cout, 1, 1], `${variant} db from views`);
+  });
+});
+
+describe('conv2d tile rule', () => {
+  // (M, pixels, K, N * groups) of real layers at batch 1 (and one at N = 2), and what the rule picks.
+  const RULE: [string, [number, number, number, number], ConvTiling][] = [
+    ['GoogLeNet conv2/3x3 192x64x3x3 on 56, N=2: 64x64 tiles fill the GPU', [192, 3136, 576, 2], { tm: 64, tn: 64, splits: 1 }],
+    ['GoogLeNet conv2/3x3 at N=1: half tiles do (64x32 ties 32x64 on padding)', [192, 3136, 576, 1], { tm: 64, tn: 32, splits: 1 }],
+    ['96 channels on 56x56 at N=2: 32x64 pads less than 64x32', [96, 3136, 864, 2], { tm: 32, tn: 64, splits: 1 }],
+    ['GoogLeNet inception_4e/3x3 320x160x3x3 on 14: 32x32, split-K 4', [320, 196, 1440, 1], { tm: 32, tn: 32, splits: 4 }],
+    ['GoogLeNet inception_5a/3x3 320x160x3x3 on 7: 32x32, split-K 14', [320, 49, 1440, 1], { tm: 32, tn: 32, splits: 14 }],
+    ['GoogLeNet inception_5b/1x1 384x832 on 7: 32x32, split capped at 16', [384, 49, 832, 1], { tm: 32, tn: 32, splits: 11 }],
+    ['AlexNet conv5 256x384x3x3 on 13, groups 2: 32x32, split-K 6', [128, 169, 1728, 2], { tm: 32, tn: 32, splits: 6 }],
+    ['a short K is never split below 64', [64, 49, 100, 1], { tm: 32, tn: 32, splits: 1 }],
+  ];
+  it.each(RULE)('%s', (_name, [m, p, k, batches], want) => {
+    const t = conv2dTiling(m, p, k, batches);
+    expect(t).toEqual(want);
+    const grid = Math.ceil(m / t.tm) * Math.ceil(p / t.tn) * batches * t.splits;
+    // Either the launch fills the GPU, or splitting more would break the chunk limits.
+    expect(grid >= TARGET_WORKGROUPS || t.splits === 16 || t.splits === Math.max(1, Math.floor(k / 64))).toBe(true);
+  });
+});
+
+// Every tile configuration of the tiled entry points, forced, on channel views with weights at
+// arena offsets: tails in both tile dimensions, groups, N = 3, and split-K with a short last chunk.
+describe('conv2d tiled tile configurations', () => {
+  const TILINGS: ConvTiling[] = [
+    { tm: 64, tn: 64, splits: 1 }, { tm: 64, tn: 32, splits: 1 }, { tm: 32, tn: 64, splits: 2 }, { tm: 32, tn: 32, splits: 3 },
+  ];
+  const FWD: Case = { name: 'fwd', n: 3, cin: 40, h: 15, w: 13, cout: 70, kh: 3, kw: 5, stride: [2, 1], pad: [1, 0, 2, 1], groups: 2, relu: true };
+  const BWD: Case = { name: 'bwd', n: 3, cin: 68, h: 11, w: 9, cout: 40, kh: 3, kw: 5, pad: [2, 0, 1, 3], groups: 2 };
+  const POINTWISE: Case = { name: '1x1', n: 1, cin: 80, h: 9, w: 10, cout: 48, kh: 1, kw: 1 };
+  const withTiling = async (t: ConvTiling, body: (rt: Runtime) => Promise<void>) => {
+    const rt = await runtimes.tiled;
+    forceConv2dTiling(rt, t);
+    try {
+      await body(rt);
+    } finally {
+      forceConv2dTiling(rt, null);
+    }
+  };
+  /** Weight (and bias) at odd offsets of one arena buffer. */
+  const arena = (rt: Runtime, d: ReturnType<typeof data>) => {
+    const wAt = 5;
+    const bAt = wAt + d.w.length + 3;
+    const data64 = randomArray(bAt + d.g.cout, 7);
+    data64.set(d.w, wAt);
+    if (d.b) data64.set(d.b, bAt);
+    const buf = upload(rt, data64, [1, 1, 1, data64.length], 'arena').buffer;
+    return { w: Tensor.view(rt, buf, d.wShape, 'w', wAt), b: Tensor.view(rt, buf, [1, d.g.cout, 1, 1], 'b', bAt) };
+  };
+  const forward = async (rt: Runtime, c: Case, label: string) => {
+    const d = data(c, 80);
+    const { w, b } = arena(rt, d);
+    const x = upload(rt, embed(randomArray(c.n * (c.cin + 3) * c.h * c.w, 81), c.cin + 3, 2, d.x, d.xShape), [c.n, c.cin + 3, c.h, c.w], 'xBig').channels(2, c.cin);
+    const yShape: Shape4 = [c.n, c.cout + 4, d.yShape[2], d.yShape[3]];
+    const yInit = randomArray(size(yShape), 82);
+    const yBig = upload(rt, yInit, yShape, 'yBig');
+    conv2d(x, w, b, params(c), yBig.channels(1, c.cout));
+    const want = embed(Float64Array.from(yInit), c.cout + 4, 1, ref.conv2dForward(d.x, d.w, d.b, d.g, c.relu), d.yShape);
+    expectSlice(await yBig.read(), want, yShape, 1, c.cout, FORWARD_TOL, `${label} y`);
+  };
+  const backward = async (rt: Runtime, c: Case, label: string) => {
+    const d = data(c, 90);
+    const { w } = arena(rt, d);
+    const dyShape: Shape4 = [c.n, c.cout + 2, d.yShape[2], d.yShape[3]];
+    const dy = upload(rt, embed(randomArray(size(dyShape), 91), c.cout + 2, 2, d.dy, d.yShape), dyShape, 'dyBig').channels(2, c.cout);
+    const dxShape: Shape4 = [c.n, c.cin + 5, c.h, c.w];
+    const dxInit = randomArray(size(dxShape), 92);
+    const dxBig = upload(rt, dxInit, dxShape, 'dxBig');
+    conv2dBackwardInput(dy, w, d.xShape, params(c), dxBig.channels(3, c.cin));
+    const want = embed(Float64Array.from(dxInit), c.cin + 5, 3, ref.conv2dBackwardInput(d.dy, d.w, d.g), d.xShape);
+    expectSlice(await dxBig.read(), want, dxShape, 3, c.cin, GRAD_TOL, `${label} dx`);
+  };
+  const name = (t: ConvTiling) => `${t.tm}x${t.tn}, ${t.splits} split${t.splits > 1 ? 's' : ''}`;
+  it.each(TILINGS.map((t) => [name(t), t] as const))('%s: forward, groups 2, 3x5 stride (2, 1), N=3, relu, views', async (label, t) => {
+    await withTiling(t, (rt) => forward(rt, FWD, label));
+  });
+  it.each(TILINGS.map((t) => [name(t), t] as const))('%s: backward to the input, groups 2, 3x5 asymmetric pad, N=3, views', async (label, t) => {
+    await withTiling(t, (rt) => backward(rt, BWD, label));
+  });
+  it.each(TILINGS.map((t) => [name(t), t] as const))('%s: 1x1 forward and backward to the input', async (label, t) => {
+    await withTiling(t, async (rt) => {
+      await forward(rt, POINTWISE, label);
+      await backward(rt, POINTWISE, label);
+    });
   });
 });
 

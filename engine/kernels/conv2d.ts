@@ -4,16 +4,18 @@
 import forwardCode from '../../shaders/conv2d.wgsl?raw';
 import backwardInputCode from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightsCode from '../../shaders/conv2d_backward_weights.wgsl?raw';
+import { TENSOR_USAGE } from '../buffer_pool';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel } from './kernel';
+import { defineKernel, sampleGrid } from './kernel';
+import { dispatchSumStack } from './sum';
 
 /** 'direct': register-blocked, no workgroup memory (CPU adapters); 'tiled': implicit GEMM in workgroup memory (GPUs). */
 export const CONV2D_VARIANTS = ['direct', 'tiled'] as const;
 export type Conv2dVariant = (typeof CONV2D_VARIANTS)[number];
 
 export const conv2dKernel = defineKernel({
-  name: 'conv2d', code: forwardCode, entryPoints: ['conv2d_direct', 'conv2d_1x1', 'conv2d_tiled'], variants: CONV2D_VARIANTS,
+  name: 'conv2d', code: forwardCode, entryPoints: ['conv2d_direct', 'conv2d_1x1', 'conv2d_tiled', 'conv2d_split_sum'], variants: CONV2D_VARIANTS,
 });
 export const conv2dBackwardInputKernel = defineKernel({
   name: 'conv2d_backward_input', code: backwardInputCode, entryPoints: ['backward_input_direct', 'backward_input_tiled'], variants: CONV2D_VARIANTS,
@@ -24,18 +26,66 @@ export const conv2dBackwardWeightsKernel = defineKernel({
 
 /** Workgroup size of the one-dimensional (direct) entry points. */
 const WG = 64;
-/** Channels x columns of a direct block; channels and pixels of a tiled tile (fixed in the WGSL). */
+/** Channels x columns of a direct block (fixed in the WGSL). */
 const BLOCK = 4;
-const TILE = 64;
 /** K step of the tiled entry points. */
 const BK = 16;
 /**
- * The 'tiled' variant falls back to the direct entry points where a 64-row tile would be mostly
+ * The 'tiled' variant falls back to the direct entry points where a tile would be mostly
  * padding: fewer than TILED_MIN_CHANNELS rows (output channels per group forward, input channels
- * per group backward; e.g. a conv1's 3 input channels would waste 95% of every tile) or, for the
+ * per group backward; e.g. a conv1's 3 input channels would waste 90% of every tile) or, for the
  * backward to the input, a stride > 1 (then all but 1/(sh*sw) of the gathered taps are zero).
  */
 const TILED_MIN_CHANNELS = 16;
+
+/** A tiled launch: TM channels x TN pixels per workgroup, K split into `splits` chunks. */
+export interface ConvTiling { tm: 32 | 64; tn: 32 | 64; splits: number }
+/** Tiles the WGSL supports (channels x pixels), largest first. */
+export const CONV2D_TILES: readonly (readonly [32 | 64, 32 | 64])[] = [[64, 64], [64, 32], [32, 64], [32, 32]];
+/** Workgroups a launch should reach to fill a large GPU: 2 per SM of a 132-SM H100. */
+export const TARGET_WORKGROUPS = 264;
+/** Split-K never cuts K into chunks shorter than this, nor into more than MAX_SPLITS. */
+const MIN_SPLIT_K = 64;
+const MAX_SPLITS = 16;
+
+/**
+ * The tile rule, for an M x P (channels x pixels) output per group and sample, K-deep, run for
+ * `batches` = N * groups independent products: the largest tile whose grid reaches
+ * TARGET_WORKGROUPS (between 64x32 and 32x64 the one wasting less on padding); where even 32x32
+ * tiles do not (small spatial sizes at batch 1), 32x32 with K split into enough chunks to reach
+ * it, at most MAX_SPLITS and none shorter than MIN_SPLIT_K. The partial sums then go through a
+ * deterministic second pass.
+ */
+export function conv2dTiling(m: number, p: number, k: number, batches: number): ConvTiling {
+  const grid = (tm: number, tn: number) => Math.ceil(m / tm) * Math.ceil(p / tn) * batches;
+  const padded = (tm: number, tn: number) => Math.ceil(m / tm) * tm * Math.ceil(p / tn) * tn;
+  const fits = CONV2D_TILES.filter(([tm, tn]) => grid(tm, tn) >= TARGET_WORKGROUPS);
+  if (fits.length) {
+    const area = fits[0][0] * fits[0][1];
+    const best = fits.filter(([tm, tn]) => tm * tn === area).sort((a, b) => padded(...a) - padded(...b))[0];
+    return { tm: best[0], tn: best[1], splits: 1 };
+  }
+  const splits = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / grid(32, 32)), MAX_SPLITS, Math.floor(k / MIN_SPLIT_K)));
+  return { tm: 32, tn: 32, splits };
+}
+
+const forcedTilings = new WeakMap<Runtime, ConvTiling>();
+
+/** Tests and benchmarks: run every tiled conv of `rt` with this tiling (null: back to the rule). */
+export function forceConv2dTiling(rt: Runtime, tiling: ConvTiling | null): void {
+  if (tiling) forcedTilings.set(rt, tiling);
+  else forcedTilings.delete(rt);
+}
+
+/** The launch of a tiled entry point: tiling, K chunk (a multiple of BK) and the real split count. */
+function tiledLaunch(rt: Runtime, m: number, p: number, k: number, batches: number) {
+  const t = forcedTilings.get(rt) ?? conv2dTiling(m, p, k, batches);
+  const kChunk = Math.ceil(k / t.splits / BK) * BK;
+  return { tm: t.tm, tn: t.tn, kChunk, splits: Math.ceil(k / kChunk) };
+}
+
+/** Uniforms of an unsplit launch (direct entry points ignore them). */
+const UNSPLIT = { splits: 1, k_chunk: 0, split_stride: 0 };
 
 /** Everything the kernels need to know about one convolution, derived from checked shapes. */
 export interface ConvGeometry {
@@ -62,56 +112,92 @@ export function conv2dVariant(rt: Runtime): Conv2dVariant {
 
 /** y = conv(x, w) + b (+ ReLU). A 1x1, stride-1, unpadded conv runs as a plain matrix product on the direct path. */
 export function dispatchConv2d(rt: Runtime, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, relu: boolean): void {
-  const variant = conv2dVariant(rt);
   const coutG = g.cout / g.groups;
-  const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w;
-  let entryPoint: string;
-  let xBlocks: number;
-  let cBlocks: number;
-  let groupsX: number;
-  if (variant === 'tiled' && coutG >= TILED_MIN_CHANNELS) {
-    entryPoint = 'conv2d_tiled';
-    xBlocks = ceil(g.oh * g.ow, TILE);
-    cBlocks = ceil(coutG, TILE);
-    groupsX = xBlocks;
-  } else {
-    entryPoint = pointwise ? 'conv2d_1x1' : 'conv2d_direct';
-    xBlocks = pointwise ? ceil(g.h * g.w, BLOCK) : ceil(g.ow, BLOCK);
-    cBlocks = ceil(coutG, BLOCK);
-    groupsX = ceil(pointwise ? xBlocks : g.oh * xBlocks, WG);
+  const base = { ...shared(g), has_bias: b ? 1 : 0, relu: relu ? 1 : 0, ...x.layout('x'), ...y.layout('y'), w_base: w.base, b_base: b ? b.base : 0 };
+  const buffers = { x: x.buffer, wt: w.buffer, b: (b ?? w).buffer };
+  if (conv2dVariant(rt) === 'tiled' && coutG >= TILED_MIN_CHANNELS) {
+    const npix = g.oh * g.ow;
+    const ksize = (g.cin / g.groups) * g.kh * g.kw;
+    const { tm, tn, kChunk, splits } = tiledLaunch(rt, coutG, npix, ksize, g.n * g.groups);
+    const program = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_tiled', constants: { BK, TM: tm, TN: tn } });
+    const tiles = { x_blocks: ceil(npix, tn), c_blocks: ceil(coutG, tm), k_chunk: kChunk, splits };
+    const grid = [tiles.x_blocks, g.groups * tiles.c_blocks, g.n * splits];
+    if (splits === 1) {
+      rt.dispatch(program, { params: { ...base, ...tiles, split_stride: 0 }, ...buffers, y: y.buffer }, grid);
+      return;
+    }
+    // Partial sums of every split into a dense (S, N, Cout, OH*OW) scratch buffer, then summed into y.
+    const perSample = g.cout * npix;
+    const part = rt.pool.acquire(4 * splits * g.n * perSample, TENSOR_USAGE, 'conv2d.split_k');
+    const partLayout = { y_base: 0, y_stride: perSample, split_stride: g.n * perSample, has_bias: 0, relu: 0 };
+    rt.dispatch(program, { params: { ...base, ...tiles, ...partLayout }, ...buffers, y: part }, grid);
+    const sum = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_split_sum', constants: { WG } });
+    rt.dispatch(sum, { params: { ...base, ...tiles, split_stride: g.n * perSample }, b: buffers.b, y: y.buffer, part }, sampleGrid(perSample, g.n, WG));
+    rt.pool.release(part);
+    return;
   }
-  const program = rt.program({ ...conv2dKernel, entryPoint, constants: entryPoint === 'conv2d_tiled' ? { BK } : { WG } });
-  const params = {
-    ...shared(g), x_blocks: xBlocks, c_blocks: cBlocks, has_bias: b ? 1 : 0, relu: relu ? 1 : 0,
-    ...x.layout('x'), ...y.layout('y'), w_base: w.base, b_base: b ? b.base : 0,
-  };
-  rt.dispatch(program, { params, x: x.buffer, wt: w.buffer, b: (b ?? w).buffer, y: y.buffer }, [groupsX, g.groups * cBlocks, g.n]);
+  const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w;
+  const xBlocks = pointwise ? ceil(g.h * g.w, BLOCK) : ceil(g.ow, BLOCK);
+  const program = rt.program({ ...conv2dKernel, entryPoint: pointwise ? 'conv2d_1x1' : 'conv2d_direct', constants: { WG } });
+  const params = { ...base, ...UNSPLIT, x_blocks: xBlocks, c_blocks: ceil(coutG, BLOCK) };
+  rt.dispatch(program, { params, ...buffers, y: y.buffer }, [ceil(pointwise ? xBlocks : g.oh * xBlocks, WG), g.groups * params.c_blocks, g.n]);
 }
 
 /** dx of y = conv(x, w): a gather over the taps that reach each input element. */
 export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Tensor, w: Tensor, dx: Tensor): void {
   const cinG = g.cin / g.groups;
-  const tiled = conv2dVariant(rt) === 'tiled' && cinG >= TILED_MIN_CHANNELS && g.sh === 1 && g.sw === 1;
-  const xBlocks = tiled ? ceil(g.h * g.w, TILE) : ceil(ceil(g.w, g.sw), BLOCK);
-  const cBlocks = ceil(cinG, tiled ? TILE : BLOCK);
-  const program = rt.program({
-    ...conv2dBackwardInputKernel,
-    entryPoint: tiled ? 'backward_input_tiled' : 'backward_input_direct',
-    constants: tiled ? { BK } : { WG },
-  });
-  const params = { ...shared(g), x_blocks: xBlocks, c_blocks: cBlocks, ...dy.layout('dy'), ...dx.layout('dx'), w_base: w.base };
-  const groupsX = tiled ? xBlocks : ceil(g.h * g.sw * xBlocks, WG);
-  rt.dispatch(program, { params, dy: dy.buffer, wt: w.buffer, dx: dx.buffer }, [groupsX, g.groups * cBlocks, g.n]);
+  const base = { ...shared(g), ...dy.layout('dy'), ...dx.layout('dx'), w_base: w.base };
+  if (conv2dVariant(rt) === 'tiled' && cinG >= TILED_MIN_CHANNELS && g.sh === 1 && g.sw === 1) {
+    const plane = g.h * g.w;
+    const { tm, tn, kChunk, splits } = tiledLaunch(rt, cinG, plane, (g.cout / g.groups) * g.kh * g.kw, g.n * g.groups);
+    const program = rt.program({ ...conv2dBackwardInputKernel, entryPoint: 'backward_input_tiled', constants: { BK, TM: tm, TN: tn } });
+    const tiles = { x_blocks: ceil(plane, tn), c_blocks: ceil(cinG, tm), k_chunk: kChunk, splits };
+    const grid = [tiles.x_blocks, g.groups * tiles.c_blocks, g.n * splits];
+    if (splits === 1) {
+      rt.dispatch(program, { params: { ...base, ...tiles, split_stride: 0 }, dy: dy.buffer, wt: w.buffer, dx: dx.buffer }, grid);
+      return;
+    }
+    // Partial sums of every split into a dense (S, N, Cin, H*W) stack, then the stack sum into dx.
+    const part = rt.pool.acquire(4 * splits * dx.size, TENSOR_USAGE, 'conv2d.dx.split_k');
+    const partLayout = { dx_base: 0, dx_stride: dx.sampleSize, split_stride: dx.size };
+    rt.dispatch(program, { params: { ...base, ...tiles, ...partLayout }, dy: dy.buffer, wt: w.buffer, dx: part }, grid);
+    dispatchSumStack(rt, part, splits, dx);
+    rt.pool.release(part);
+    return;
+  }
+  const xBlocks = ceil(ceil(g.w, g.sw), BLOCK);
+  const program = rt.program({ ...conv2dBackwardInputKernel, entryPoint: 'backward_input_direct', constants: { WG } });
+  const params = { ...base, ...UNSPLIT, x_blocks: xBlocks, c_blocks: ceil(cinG, BLOCK) };
+  rt.dispatch(program, { params, dy: dy.buffer, wt: w.buffer, dx: dx.buffer }, [ceil(g.h * g.sw * xBlocks, WG), g.groups * params.c_blocks, g.n]);
 }
 
-/** dw (dense, Cout x Cin/G x KH x KW) and db (dense, Cout) of y = conv(x, w) + b, summed over the batch. */
+/** Split the backward to the weights' reduction into chunks of at least this many rows. */
+const MIN_SPLIT_ROWS = 4;
+
+/**
+ * dw (dense, Cout x Cin/G x KH x KW) and db (dense, Cout) of y = conv(x, w) + b, summed over the
+ * batch. On the 'tiled' (GPU) variant a grid short of TARGET_WORKGROUPS splits the N*OH rows of
+ * the reduction (at most MAX_SPLITS chunks of at least MIN_SPLIT_ROWS) and sums the partial dw.
+ */
 export function dispatchConv2dBackwardWeights(rt: Runtime, g: ConvGeometry, x: Tensor, dy: Tensor, dw: Tensor, db: Tensor | null): void {
   const ksize = (g.cin / g.groups) * g.kh * g.kw;
   const xBlocks = ceil(ksize, BLOCK);
   const cBlocks = ceil(g.cout / g.groups, BLOCK);
-  const params = { ...shared(g), x_blocks: xBlocks, c_blocks: cBlocks, n: g.n, ...x.layout('x'), ...dy.layout('dy') };
+  const grid = [ceil(xBlocks, WG), g.groups * cBlocks];
+  const rows = g.n * g.oh;
+  const wanted = conv2dVariant(rt) === 'tiled' ? ceil(TARGET_WORKGROUPS, grid[0] * grid[1]) : 1;
+  const rowChunk = ceil(rows, Math.max(1, Math.min(wanted, MAX_SPLITS, Math.floor(rows / MIN_SPLIT_ROWS))));
+  const splits = ceil(rows, rowChunk);
+  const params = { ...shared(g), x_blocks: xBlocks, c_blocks: cBlocks, n: g.n, row_chunk: rowChunk, split_stride: dw.size, ...x.layout('x'), ...dy.layout('dy') };
   const weights = rt.program({ ...conv2dBackwardWeightsKernel, entryPoint: 'backward_weights', constants: { WG } });
-  rt.dispatch(weights, { params, x: x.buffer, dy: dy.buffer, dw: dw.buffer }, [ceil(xBlocks, WG), g.groups * cBlocks]);
+  if (splits === 1) {
+    rt.dispatch(weights, { params: { ...params, split_stride: 0 }, x: x.buffer, dy: dy.buffer, dw: dw.buffer }, grid);
+  } else {
+    const part = rt.pool.acquire(4 * splits * dw.size, TENSOR_USAGE, 'conv2d.dw.split_k');
+    rt.dispatch(weights, { params, x: x.buffer, dy: dy.buffer, dw: part }, [...grid, splits]);
+    dispatchSumStack(rt, part, splits, dw);
+    rt.pool.release(part);
+  }
   if (db) {
     const bias = rt.program({ ...conv2dBackwardWeightsKernel, entryPoint: 'backward_bias', constants: { WG } });
     rt.dispatch(bias, { params, dy: dy.buffer, db: db.buffer }, [ceil(g.cout, WG)]);
