@@ -22,6 +22,11 @@ cp node_modules/webgpu/package.json node_modules/webgpu/index.js .devicebin/node
   --exclude='node_modules/puppeteer-core' --exclude='node_modules/chromium-bidi' --exclude='node_modules/devtools-protocol' \
   --exclude='node_modules/@types' --exclude='*.map' --exclude='node_modules/@tensorflow/*/dist/tf-*.js' node_modules \
   | xz -T0 -6 > .devicebin/node_modules.tar.xz
+# The layer benchmark reads layer shapes from the real prototxts (a few KB).
+shared="${CNNVIS_SHARED:-../shared}"
+for m in squeezenet1_1 googlenet; do
+  mkdir -p .devicebin/shared/models/$m && cp "$shared/models/$m/deploy.prototxt" .devicebin/shared/models/$m/
+done
 for entry in "$@"; do
   npx vite build -c scripts/device/vite.device.config.ts --ssr "$entry" --logLevel warn
 done

@@ -2,7 +2,8 @@
 # On the lent GPU machine: unpack Node, Dawn, the Vulkan loader and node_modules carried in .gl/
 # and .devicebin/ (see prepare.sh), then run the kernel and graph tests on the real GPU (its
 # default 'gpu' kernel variants, plus the forced variants the tests run) and the benchmark.
-# Usage: bash scripts/device/suite.sh [bench args...]; results land in $OUT when set.
+# Usage: bash scripts/device/suite.sh; results land in $OUT when set. Carry .gl, .devicebin and
+# weights/squeezenet1_1 (the network benchmark's model).
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -18,9 +19,12 @@ out=${OUT:-/tmp/out}; mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 tests=$(ls tests/*.test.ts | grep -v -e browser -e cli -e model_real -e convert_ -e safetensors -e bench_harness)
 echo "=== tests on the GPU: $(echo $tests | wc -w) files"
-node node_modules/vitest/vitest.mjs run $tests --reporter=default --reporter=json --outputFile.json="$out/vitest-gpu.json" 2>&1 | tail -40
+node node_modules/vitest/vitest.mjs run $tests --maxWorkers=8 --reporter=default --reporter=json --outputFile.json="$out/vitest-gpu.json" 2>&1 | tail -40
 node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed (GPU)`)' "$out/vitest-gpu.json"
-echo "=== bench"
-node node_modules/vite-node/dist/cli.mjs scripts/bench.ts -- "$@" 2>&1 | grep -v XDG_RUNTIME | tee "$out/bench.txt" | tail -80
+export CNNVIS_SHARED=$PWD/.devicebin/shared
+echo "=== bench: layers"
+node node_modules/vite-node/dist/cli.mjs scripts/bench.ts 2>&1 | grep -v XDG_RUNTIME > "$out/bench-layers.txt"; tail -8 "$out/bench-layers.txt"
+echo "=== bench: networks"
+node node_modules/vite-node/dist/cli.mjs scripts/bench.ts --networks 2>&1 | grep -v XDG_RUNTIME | tee "$out/bench-networks.txt" | tail -30
 cp results/bench-*.json "$out/" 2>/dev/null
 exit 0
