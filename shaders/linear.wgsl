@@ -16,9 +16,7 @@
 // products at once, into one vec4 accumulator per sample. TN (1..4) is an override so batch 1
 // is a plain GEMV and larger batches reuse every weight load TN times. Rows and samples past the
 // edge are clamped for loading and skipped for storing; the In % 4 tail runs scalar.
-// The entry point `forward_vec4` binds w and x as array<vec4f> (one load per vec4) and needs
-// In, w_base, x_base and x_stride to be multiples of 4; `forward` takes any alignment and
-// assembles each vec4 from scalar loads.
+// Any alignment of In and the bases: each vec4 is assembled from scalar loads.
 
 struct Params {
   n: u32,

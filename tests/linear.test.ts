@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { GEMV_MAX_BATCH, linearVariant } from '../engine/kernels/linear';
 import { linear, LINEAR_VARIANTS, linearBackwardInput, linearBackwardWeights } from '../engine/ops/linear';
 import { Runtime } from '../engine/runtime';
 import { Tensor, type Shape4 } from '../engine/tensor';
@@ -8,7 +9,11 @@ import { gpu, size, track, upload } from './helpers/gpu';
 import { randomArray, toF64 } from './helpers/random';
 import * as ref from './reference/linear';
 
-/** x shape (N, C, H, W) and Out: In/Out not multiples of 4 or 64, batches 1/3/8, a conv output. */
+/**
+ * x shape (N, C, H, W) and Out: In/Out not multiples of 4 or 64, batches 1/3/8, a conv output;
+ * In multiples of 4 reach the vec4 entry points of the GPU kernels, and Out past a few dozen rows
+ * splits the GPU backward to the input over several workgroups (summed by sum.wgsl).
+ */
 const GRID: [Shape4, number][] = [
   [[1, 1, 1, 1], 1],
   [[3, 3, 1, 1], 17],
@@ -18,7 +23,15 @@ const GRID: [Shape4, number][] = [
   [[8, 3, 5, 7], 66],
   [[2, 256, 6, 6], 5], // AlexNet pool5 output (9216 features), small Out
   [[17, 13, 1, 1], 9], // N past the 16-sample tile
+  [[2, 130, 1, 1], 200], // scalar split-K, 4 splits of 50 rows
+  [[12, 64, 1, 1], 100], // vec4 split-K, two sample blocks of 8 (the second part-filled)
 ];
+
+/** The variant an adapter of this kind runs by default at batch n. */
+function nativeVariant(rt: Runtime, n: number): string {
+  const plain = Object.assign(Object.create(Runtime.prototype) as Runtime, { gpu: rt.gpu, variants: {} });
+  return linearVariant(plain, n);
+}
 
 const runtimes = new Map<string, Promise<Runtime>>();
 /** A runtime that forces one linear variant. */
@@ -56,21 +69,25 @@ describe.each(LINEAR_VARIANTS)('linear forward, variant %s', (variant) => {
     expectClose(await y.read(), ref.linearForward(x, w, null, n, inF, outF), FORWARD_TOL, y.shape, 'linear y, no bias');
   });
 
-  it('reads a channel view of x, weight and bias at arena offsets, and writes into a view', async () => {
+  it.each([
+    [37, 15, 3, 2], // odd weight offset, x view at element 6 of 30 per sample: scalar paths
+    [40, 16, 4, 2], // aligned weight offset, x view at element 8 of 32 per sample: vec4 paths
+  ])('reads x as a channel view and weight and bias at arena offset %i, and writes into a view', async (wAt, xc, c0, hw) => {
     const rt = await variantRt(variant);
-    const [n, inF, outF] = [3, 10, 7];
-    const big = randomArray(n * 15 * 2, 4);
-    const xt = upload(rt, big, [n, 15, 1, 2]).channels(3, 5); // In = 5 * 1 * 2
+    const [n, outF] = [3, 7];
+    const inF = 5 * hw;
+    const big = randomArray(n * xc * hw, 4);
+    const xt = upload(rt, big, [n, xc, 1, hw]).channels(c0, 5);
     const x = new Float32Array(n * inF);
-    for (let s = 0; s < n; s++) x.set(big.subarray(s * 30 + 6, s * 30 + 6 + inF), s * inF);
+    for (let s = 0; s < n; s++) x.set(big.subarray(s * xc * hw + c0 * hw, s * xc * hw + c0 * hw + inF), s * inF);
     const w = weights(outF, inF, 5);
     const b = randomArray(outF, 6);
-    const arena = new Float32Array(37 + w.length + 3 + b.length);
-    arena.set(w, 37);
-    arena.set(b, 37 + w.length + 3);
+    const arena = new Float32Array(wAt + w.length + 3 + b.length);
+    arena.set(w, wAt);
+    arena.set(b, wAt + w.length + 3);
     const at = upload(rt, arena, [1, arena.length, 1, 1], 'arena');
-    const wt = Tensor.view(rt, at.buffer, [outF, inF, 1, 1], 'w view', 37);
-    const bt = Tensor.view(rt, at.buffer, [1, outF, 1, 1], 'b view', 37 + w.length + 3);
+    const wt = Tensor.view(rt, at.buffer, [outF, inF, 1, 1], 'w view', wAt);
+    const bt = Tensor.view(rt, at.buffer, [1, outF, 1, 1], 'b view', wAt + w.length + 3);
     const yBig = upload(rt, randomArray(n * (outF + 4), 7), [n, outF + 4, 1, 1], 'y big');
     const before = await yBig.read();
     linear(xt, wt, bt, { relu: true }, yBig.channels(2, outF));
@@ -79,6 +96,31 @@ describe.each(LINEAR_VARIANTS)('linear forward, variant %s', (variant) => {
     const yRef = ref.linearForward(x, w, b, n, inF, outF, true);
     for (let s = 0; s < n; s++) for (let o = 0; o < outF; o++) want[s * (outF + 4) + 2 + o] = yRef[s * outF + o];
     expectClose(got, want, FORWARD_TOL, yBig.shape, 'linear into a view');
+
+    // Backward to the input from the same weight view, into a channel view of a larger gradient.
+    const dy = randomArray(n * outF, 8);
+    const dxBig = upload(rt, randomArray(n * xc * hw, 9), [n, xc, 1, hw], 'dx big');
+    const dxBefore = await dxBig.read();
+    linearBackwardInput(upload(rt, dy, [n, outF, 1, 1], 'dy'), wt, [n, 5, 1, hw], dxBig.channels(c0, 5));
+    const dxWant = Float64Array.from(dxBefore);
+    const dxRef = ref.linearBackwardInput(dy, w, n, inF, outF);
+    for (let s = 0; s < n; s++) for (let i = 0; i < inF; i++) dxWant[s * xc * hw + c0 * hw + i] = dxRef[s * inF + i];
+    expectClose(await dxBig.read(), dxWant, GRAD_TOL, dxBig.shape, 'linear dx into a view');
+
+    // Backward to the weights from the channel view of x.
+    const { dw } = linearBackwardWeights(xt, upload(rt, dy, [n, outF, 1, 1], 'dy'), false);
+    track(dw);
+    expectClose(await dw.read(), ref.linearBackwardWeights(x, dy, n, inF, outF).dw, GRAD_TOL, dw.shape, 'linear dw from a view');
+  });
+
+  it('with 8 output rows per workgroup (gemv at N > 2 and Out >= 4096), the last one part-filled', async () => {
+    const rt = await variantRt(variant);
+    const [n, inF, outF] = [3, 20, 4099];
+    const x = randomArray(n * inF, 11);
+    const w = weights(outF, inF, 12);
+    const b = randomArray(outF, 13);
+    const y = track(linear(upload(rt, x, [n, inF, 1, 1]), upload(rt, w, [outF, inF, 1, 1], 'w'), upload(rt, b, [1, outF, 1, 1], 'b'), { relu: true }));
+    expectClose(await y.read(), ref.linearForward(x, w, b, n, inF, outF, true), FORWARD_TOL, y.shape, `fc ${inF}->${outF}`);
   });
 
   it.each([
@@ -88,7 +130,7 @@ describe.each(LINEAR_VARIANTS)('linear forward, variant %s', (variant) => {
     const rt = await variantRt(variant);
     // A variant meant for the other kind of adapter is slow here (the tiled GEMM's barriers on
     // SwiftShader take ~13 s for 9216 -> 4096): it keeps the full In but at most 512 outputs.
-    const native = variant === ({ cpu: 'register', gpu: 'tiled' } as const)[rt.kind];
+    const native = variant === nativeVariant(rt, 1);
     const outF = native ? fullOut : Math.min(fullOut, 512);
     const x = randomArray(inF, 8);
     const w = weights(outF, inF, 9);
@@ -98,9 +140,9 @@ describe.each(LINEAR_VARIANTS)('linear forward, variant %s', (variant) => {
   });
 });
 
-describe('linear backward', () => {
+describe.each(LINEAR_VARIANTS)('linear backward, variant %s', (variant) => {
   it.each(GRID)('dx for x %j, Out %i matches the reference', async (xShape, outF) => {
-    const rt = await gpu();
+    const rt = await variantRt(variant);
     const [n] = xShape;
     const inF = size(xShape) / n;
     const w = weights(outF, inF, 11);
@@ -111,7 +153,7 @@ describe('linear backward', () => {
   });
 
   it.each(GRID)('dw, db for x %j, Out %i match the reference', async (xShape, outF) => {
-    const rt = await gpu();
+    const rt = await variantRt(variant);
     const [n] = xShape;
     const inF = size(xShape) / n;
     const x = randomArray(size(xShape), 13);
@@ -128,7 +170,7 @@ describe('linear backward', () => {
   });
 
   it('dx into a channel view; dw from a channel view of x and a view of dy', async () => {
-    const rt = await gpu();
+    const rt = await variantRt(variant);
     const [n, inF, outF] = [3, 12, 5];
     const w = weights(outF, inF, 15);
     const dyBig = randomArray(n * (outF + 2), 16);
@@ -154,6 +196,41 @@ describe('linear backward', () => {
     expectClose(await db!.read(), wantW.db, GRAD_TOL, db!.shape, 'linear db from views');
   });
 
+  it.each([
+    [9216, 4096],
+    [4096, 1000],
+  ])('AlexNet FC %i -> %i at N = 2 (Out capped at 1000): dx, and dw and db for 512 outputs', async (inF, fullOut) => {
+    const rt = await variantRt(variant);
+    const n = 2;
+    const outF = Math.min(fullOut, 1000);
+    const w = weights(outF, inF, 25);
+    const dy = randomArray(n * outF, 26);
+    const dx = track(linearBackwardInput(upload(rt, dy, [n, outF, 1, 1], 'dy'), upload(rt, w, [outF, inF, 1, 1], 'w'), [n, inF, 1, 1]));
+    expectClose(await dx.read(), ref.linearBackwardInput(dy, w, n, inF, outF), GRAD_TOL, dx.shape, `fc ${inF}->${outF} dx`);
+    const dwOut = Math.min(outF, 512);
+    const x = randomArray(n * inF, 27);
+    const dySmall = randomArray(n * dwOut, 28);
+    const { dw, db } = linearBackwardWeights(upload(rt, x, [n, inF, 1, 1]), upload(rt, dySmall, [n, dwOut, 1, 1], 'dy'), true);
+    track(dw);
+    track(db!);
+    const want = ref.linearBackwardWeights(x, dySmall, n, inF, dwOut);
+    expectClose(await dw.read(), want.dw, GRAD_TOL, dw.shape, `fc ${inF}->${dwOut} dw`);
+    expectClose(await db!.read(), want.db, GRAD_TOL, db!.shape, `fc ${inF}->${dwOut} db`);
+  });
+});
+
+describe('linear variant choice', () => {
+  it(`runs 'register' on CPU adapters; on GPUs 'gemv' up to N = ${GEMV_MAX_BATCH}, 'tiled' above; a forced variant wins`, () => {
+    const fake = (kind: 'cpu' | 'gpu', variants: Record<string, string> = {}): Runtime =>
+      Object.assign(Object.create(Runtime.prototype) as Runtime, { gpu: { kind }, variants });
+    expect([1, 8, 9, 64].map((n) => linearVariant(fake('cpu'), n))).toEqual(['register', 'register', 'register', 'register']);
+    expect([1, GEMV_MAX_BATCH, GEMV_MAX_BATCH + 1, 64].map((n) => linearVariant(fake('gpu'), n))).toEqual(['gemv', 'gemv', 'tiled', 'tiled']);
+    expect(linearVariant(fake('gpu', { linear: 'register' }), 1)).toBe('register');
+    expect(() => linearVariant(fake('cpu', { linear: 'nope' }), 1)).toThrow(/linear: unknown variant 'nope'/);
+  });
+});
+
+describe('linear backward', () => {
   describe('reference backward vs finite differences', () => {
     const [n, inF, outF] = [3, 7, 5];
     const x = toF64(randomArray(n * inF, 21));

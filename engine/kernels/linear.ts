@@ -2,32 +2,75 @@
 // by engine/ops/linear.ts. x is read as (N, In) with In = C*H*W; weights (Out, In) row-major.
 
 import registerCode from '../../shaders/linear.wgsl?raw';
+import gemvCode from '../../shaders/linear_gemv.wgsl?raw';
 import tiledCode from '../../shaders/linear_tiled.wgsl?raw';
 import backwardInputCode from '../../shaders/linear_backward_input.wgsl?raw';
 import backwardWeightsCode from '../../shaders/linear_backward_weights.wgsl?raw';
 import type { Runtime } from '../runtime';
-import type { Tensor } from '../tensor';
+import { Tensor } from '../tensor';
 import { defineKernel } from './kernel';
+import { dispatchSumStack } from './sum';
 
-/** 'register': register-tiled GEMV/GEMM, no workgroup memory (CPU adapters); 'tiled': workgroup-memory tiles (GPUs). */
-export const LINEAR_VARIANTS = ['register', 'tiled'] as const;
+/**
+ * 'register': register-tiled GEMV/GEMM with no workgroup memory (CPU adapters);
+ * 'gemv': coalesced workgroup-per-rows GEMV for small batches on GPUs;
+ * 'tiled': workgroup-memory GEMM tiles for larger batches on GPUs.
+ * The backward passes have two paths: 'register' keeps the CPU kernels, 'gemv' and 'tiled' both
+ * use the GPU ones (split-K backward to the input, column-coalesced backward to the weights).
+ */
+export const LINEAR_VARIANTS = ['register', 'tiled', 'gemv'] as const;
 export type LinearVariant = (typeof LINEAR_VARIANTS)[number];
 
 export const linearRegisterKernel = defineKernel({ name: 'linear', code: registerCode, entryPoints: ['forward'], variants: LINEAR_VARIANTS });
 export const linearTiledKernel = defineKernel({ name: 'linear_tiled', code: tiledCode, entryPoints: ['forward'], variants: LINEAR_VARIANTS });
-export const linearBackwardInputKernel = defineKernel({ name: 'linear_backward_input', code: backwardInputCode });
-export const linearBackwardWeightsKernel = defineKernel({ name: 'linear_backward_weights', code: backwardWeightsCode, entryPoints: ['weights', 'bias'] });
+export const linearGemvKernel = defineKernel({ name: 'linear_gemv', code: gemvCode, entryPoints: ['forward', 'forward_vec4'], variants: LINEAR_VARIANTS });
+export const linearBackwardInputKernel = defineKernel({ name: 'linear_backward_input', code: backwardInputCode, entryPoints: ['main', 'split_k', 'split_k_vec4'] });
+export const linearBackwardWeightsKernel = defineKernel({
+  name: 'linear_backward_weights',
+  code: backwardWeightsCode,
+  entryPoints: ['weights', 'weights_cols', 'weights_cols_vec4', 'bias'],
+});
 
+/**
+ * Largest batch the GPU default runs as 'gemv'. Up to here the layer is a matrix-vector product
+ * bound by reading the weights once (fc6: 151 MB); past it 'tiled' reuses each weight tile across
+ * 16 samples from workgroup memory.
+ */
+export const GEMV_MAX_BATCH = 8;
 /** Samples per invocation of the register-tiled kernels (each weight load feeds this many FMAs). */
 const samplesPerInvocation = (n: number): number => Math.min(4, n);
 /** Samples per workgroup of the tiled kernel: 1, 4 or 16. */
 const tiledSamples = (n: number): number => (n >= 16 ? 16 : n > 1 ? 4 : 1);
+/**
+ * Samples per workgroup of the gemv and split-K kernels: n rounded up to 1, 2, 4 or 8 (their
+ * register accumulators hold 8), so few pipelines exist; surplus samples are clamped and skipped.
+ */
+const gpuSamples = (n: number): number => Math.min(8, 2 ** Math.ceil(Math.log2(n)));
+/**
+ * Output rows per gemv workgroup: 4, or 8 where Out is large enough to still give >= 512
+ * workgroups and the batch is large enough that halving the re-reads of x matters.
+ */
+const gemvRows = (n: number, outF: number): number => (n > 2 && outF / 8 >= 512 ? 8 : 4);
+/** Split-K sizing for the GPU backward to the input: aim for this many workgroups... */
+const SPLIT_TARGET_WORKGROUPS = 1024;
+/** ...but give each split at least this many rows of w. */
+const SPLIT_MIN_ROWS = 32;
+/** Columns per workgroup of the split-K and column-coalesced kernels. */
+const COLS = 256;
 
-export function linearVariant(rt: Runtime): LinearVariant {
-  const v = rt.variant<LinearVariant>('linear', { cpu: 'register', gpu: 'tiled' });
+/**
+ * The variant for a batch of n: a forced one (Runtime.create({ variants: { linear } })), else
+ * 'register' on CPU adapters, and on GPUs 'gemv' for n <= GEMV_MAX_BATCH, 'tiled' above.
+ */
+export function linearVariant(rt: Runtime, n: number): LinearVariant {
+  const v = rt.variant<LinearVariant>('linear', { cpu: 'register', gpu: n <= GEMV_MAX_BATCH ? 'gemv' : 'tiled' });
   if (!LINEAR_VARIANTS.includes(v)) throw new Error(`linear: unknown variant '${v}' (${LINEAR_VARIANTS.join(', ')})`);
   return v;
 }
+
+const aligned4 = (...v: number[]): boolean => v.every((e) => e % 4 === 0);
+/** Whether x's samples start on vec4 boundaries (its stride matters only past one sample). */
+const xAligned = (x: Tensor): boolean => aligned4(x.sampleSize, x.base) && (x.n === 1 || aligned4(x.batchStride));
 
 /** y = act(x W^T + b); `b` null means no bias. */
 export function dispatchLinear(rt: Runtime, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, relu: boolean): void {
@@ -38,8 +81,13 @@ export function dispatchLinear(rt: Runtime, x: Tensor, w: Tensor, b: Tensor | nu
     n, in_features: inF, out_features: outF, relu: relu ? 1 : 0, has_bias: b ? 1 : 0,
     ...x.layout('x'), w_base: w.base, b_base: b ? b.base : 0, ...y.layout('y'),
   };
-  const resources = { params, x: x.buffer, w: w.buffer, b: (b ?? w).buffer, y: y.buffer };
-  if (linearVariant(rt) === 'tiled') {
+  const resources = { params, x: x.buffer, w: w.buffer, b: (b ?? w).buffer, y: y.buffer, x4: x.buffer, w4: w.buffer };
+  const variant = linearVariant(rt, n);
+  if (variant === 'gemv') {
+    const [R, NB] = [gemvRows(n, outF), gpuSamples(n)];
+    const entryPoint = xAligned(x) && aligned4(w.base) ? 'forward_vec4' : 'forward';
+    rt.dispatch(rt.program({ ...linearGemvKernel, entryPoint, constants: { R, NB } }), resources, [Math.ceil(outF / R), Math.ceil(n / NB)]);
+  } else if (variant === 'tiled') {
     const BS = tiledSamples(n);
     rt.dispatch(rt.program({ ...linearTiledKernel, constants: { BS } }), resources, [Math.ceil(outF / 64), Math.ceil(n / BS)]);
   } else {
@@ -51,12 +99,36 @@ export function dispatchLinear(rt: Runtime, x: Tensor, w: Tensor, b: Tensor | nu
 /** dx = dy W, written into dx (any (N, C, H, W) with C*H*W = In). */
 export function dispatchLinearBackwardInput(rt: Runtime, dy: Tensor, w: Tensor, dx: Tensor): void {
   const n = dy.n;
-  const TN = samplesPerInvocation(n);
-  const params = { n, in_features: w.c, out_features: w.n, ...dy.layout('dy'), w_base: w.base, ...dx.layout('dx') };
-  rt.dispatch(rt.program({ ...linearBackwardInputKernel, constants: { TN } }), { params, dy: dy.buffer, w: w.buffer, dx: dx.buffer }, [
-    Math.ceil(w.c / 4 / 64),
-    Math.ceil(n / TN),
-  ]);
+  const [inF, outF] = [w.c, w.n];
+  const base = { n, in_features: inF, out_features: outF, ...dy.layout('dy'), w_base: w.base };
+  if (linearVariant(rt, n) === 'register') {
+    const TN = samplesPerInvocation(n);
+    const params = { ...base, ...dx.layout('dx'), o_chunk: outF, dx_split: 0 };
+    rt.dispatch(rt.program({ ...linearBackwardInputKernel, constants: { TN } }), { params, dy: dy.buffer, w: w.buffer, dx: dx.buffer }, [
+      Math.ceil(inF / 4 / 64),
+      Math.ceil(n / TN),
+    ]);
+    return;
+  }
+  const NB = gpuSamples(n);
+  const grid = [Math.ceil(inF / COLS), 1, Math.ceil(n / NB)];
+  const wanted = Math.ceil(SPLIT_TARGET_WORKGROUPS / (grid[0] * grid[2]));
+  const chunk = Math.ceil(outF / Math.max(1, Math.min(wanted, Math.ceil(outF / SPLIT_MIN_ROWS))));
+  grid[1] = Math.ceil(outF / chunk);
+  const entryPoint = aligned4(inF, w.base) ? 'split_k_vec4' : 'split_k';
+  const program = rt.program({ ...linearBackwardInputKernel, entryPoint, constants: { NB } });
+  if (grid[1] === 1) {
+    const params = { ...base, ...dx.layout('dx'), o_chunk: chunk, dx_split: 0 };
+    rt.dispatch(program, { params, dy: dy.buffer, w: w.buffer, w4: w.buffer, dx: dx.buffer }, grid);
+    return;
+  }
+  // Partial sums of each split, (S, N, In) dense, then added in split order into dx.
+  const partials = Tensor.empty(rt, [grid[1] * n, inF, 1, 1], 'linear.dx partials');
+  const params = { ...base, dx_base: 0, dx_stride: inF, o_chunk: chunk, dx_split: n * inF };
+  rt.dispatch(program, { params, dy: dy.buffer, w: w.buffer, w4: w.buffer, dx: partials.buffer }, grid);
+  dispatchSumStack(rt, partials.buffer, grid[1], dx);
+  // Commands run in order: the pool may hand this buffer out again at once.
+  partials.dispose();
 }
 
 /** dw = dy^T x into dense dw (Out, In, 1, 1); db = sum_n dy into dense db (1, Out, 1, 1) when given. */
@@ -64,7 +136,8 @@ export function dispatchLinearBackwardWeights(rt: Runtime, x: Tensor, dy: Tensor
   const inF = x.sampleSize;
   const outF = dy.c;
   const params = { n: x.n, in_features: inF, out_features: outF, ...x.layout('x'), ...dy.layout('dy') };
-  const weights = rt.program({ ...linearBackwardWeightsKernel, entryPoint: 'weights' });
-  rt.dispatch(weights, { params, x: x.buffer, dy: dy.buffer, dw: dw.buffer }, [Math.ceil(inF / 4 / 64), Math.ceil(outF / 4)]);
+  const resources = { params, x: x.buffer, x4: x.buffer, dy: dy.buffer, dw: dw.buffer, dw4: dw.buffer };
+  const entryPoint = linearVariant(rt, x.n) === 'register' ? 'weights' : xAligned(x) ? 'weights_cols_vec4' : 'weights_cols';
+  rt.dispatch(rt.program({ ...linearBackwardWeightsKernel, entryPoint }), resources, [Math.ceil(inF / COLS), Math.ceil(outF / 4)]);
   if (db) rt.dispatch(rt.program({ ...linearBackwardWeightsKernel, entryPoint: 'bias' }), { params, dy: dy.buffer, db: db.buffer }, [Math.ceil(outF / 64)]);
 }

@@ -5,7 +5,7 @@ import { copyKernel } from './concat';
 import { conv2dBackwardInputKernel, conv2dBackwardWeightsKernel, conv2dKernel } from './conv2d';
 import { gaussianBlurKernel, imageToTensorKernel, tensorToImageKernel } from './image';
 import type { KernelDef } from './kernel';
-import { linearBackwardInputKernel, linearBackwardWeightsKernel, linearRegisterKernel, linearTiledKernel } from './linear';
+import { linearBackwardInputKernel, linearBackwardWeightsKernel, linearGemvKernel, linearRegisterKernel, linearTiledKernel } from './linear';
 import { lrnBackwardKernel, lrnKernel } from './lrn';
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from './pool';
 import { reluBackwardKernel, reluForwardKernel } from './relu';
@@ -18,6 +18,7 @@ export const KERNELS: readonly KernelDef[] = [
   conv2dBackwardWeightsKernel,
   linearRegisterKernel,
   linearTiledKernel,
+  linearGemvKernel,
   linearBackwardInputKernel,
   linearBackwardWeightsKernel,
   reluForwardKernel,
