@@ -1,0 +1,89 @@
+// The graph plan, built once from the validated spec; graph.ts runs forward / backward over it.
+// Planning decides three things:
+//   - fusion: a conv or linear whose only consumer is a ReLU applies the ReLU itself; the ReLU
+//     node then shares its tensor, so the activation of the conv's name is POST-ReLU;
+//   - aliases: dropout (identity at inference) and fused ReLUs share their input's tensor, flatten
+//     is a reshaped view of it;
+//   - concat placement: when a tensor is produced only for one concat, its producer writes straight
+//     into the concat's channel slice (out = view) and the concat copies nothing.
+// Each tensor lives in a *storage* (the node whose allocation holds it); a storage's last use is
+// the last step reading any tensor in it, which is when forward({ keep: false }) frees it.
+
+import type { Chw } from './load';
+import type { LayerSpec, ModelSpec } from './spec';
+
+export interface GraphNode {
+  id: number;
+  name: string;
+  /** null for the input node (id 0). */
+  layer: LayerSpec | null;
+  inputs: number[];
+  consumers: { node: number; slot: number }[];
+  /** Per-sample output shape (C, H, W). */
+  shape: Chw;
+  /** 'same': shares its input's tensor (fused ReLU, dropout); 'reshape': a reshaped view (flatten). */
+  alias: 'none' | 'same' | 'reshape';
+  /** A conv / linear that applies its consumer ReLU itself. */
+  fuseRelu: boolean;
+  /** Written into channels [offset, offset + C) of concat node `concat`'s tensor. */
+  place: { concat: number; offset: number } | null;
+  /** The node whose allocation holds this node's tensor. */
+  storage: number;
+  /** For storage nodes: the last step that reads any tensor held in it. */
+  lastUse: number;
+}
+
+/** Build the plan: nodes in execution order with fusion, aliases, placement and lifetimes. */
+export function planGraph(spec: ModelSpec, order: readonly LayerSpec[], shapes: Map<string, Chw>): GraphNode[] {
+  const node = (id: number, name: string, layer: LayerSpec | null, inputs: number[]): GraphNode => ({
+    id, name, layer, inputs, consumers: [], shape: shapes.get(name)!, alias: 'none', fuseRelu: false, place: null, storage: id, lastUse: id,
+  });
+  const nodes = [node(0, spec.input.name, null, [])];
+  const ids = new Map([[spec.input.name, 0]]);
+  for (const l of order) {
+    const n = node(nodes.length, l.name, l, l.inputs.map((i) => ids.get(i)!));
+    n.inputs.forEach((j, slot) => nodes[j].consumers.push({ node: n.id, slot }));
+    ids.set(l.name, n.id);
+    nodes.push(n);
+  }
+  for (const n of nodes) {
+    const t = n.layer?.type;
+    if (t === 'dropout') n.alias = 'same';
+    if (t === 'flatten') n.alias = 'reshape';
+    if ((t === 'conv' || t === 'linear') && n.name !== spec.logits && n.consumers.length === 1) {
+      const r = nodes[n.consumers[0].node];
+      if (r.layer?.type === 'relu') {
+        n.fuseRelu = true;
+        r.alias = 'same';
+      }
+    }
+  }
+  // The reads of a tensor, looking through the nodes that share it.
+  const reads = (id: number): { node: number; slot: number }[] =>
+    nodes[id].consumers.flatMap((c) => (nodes[c.node].alias === 'same' ? reads(c.node) : [c]));
+  for (const k of nodes) {
+    if (k.layer?.type !== 'concat') continue;
+    let offset = 0;
+    k.inputs.forEach((j, slot) => {
+      let p = j;
+      while (nodes[p].alias === 'same') p = nodes[p].inputs[0];
+      const r = reads(p);
+      if (p !== 0 && nodes[p].alias === 'none' && !nodes[p].place && r.length === 1 && r[0].node === k.id && r[0].slot === slot) {
+        nodes[p].place = { concat: k.id, offset };
+      }
+      offset += nodes[j].shape[0];
+    });
+  }
+  const storageOf = (id: number): number => {
+    const n = nodes[id];
+    if (n.alias !== 'none') return storageOf(n.inputs[0]);
+    return n.place ? storageOf(n.place.concat) : id;
+  };
+  for (const n of nodes) n.storage = storageOf(n.id);
+  for (const n of nodes) {
+    const s = nodes[n.storage];
+    s.lastUse = Math.max(s.lastUse, n.id);
+    for (const j of n.inputs) nodes[nodes[j].storage].lastUse = Math.max(nodes[nodes[j].storage].lastUse, n.id);
+  }
+  return nodes;
+}
