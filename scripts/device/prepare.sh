@@ -27,6 +27,10 @@ shared="${CNNVIS_SHARED:-../shared}"
 for m in squeezenet1_1 googlenet; do
   mkdir -p .devicebin/shared/models/$m && cp "$shared/models/$m/deploy.prototxt" .devicebin/shared/models/$m/
 done
+# The network benchmark's models, as float16 (both engines run them from the same file).
+for m in squeezenet1_1 googlenet; do
+  [ -f .devicebin/weights/$m/weights.safetensors ] || npm run --silent weights -- --shared "$shared" --only $m --f16 --out .devicebin/weights
+done
 for entry in "$@"; do
   npx vite build -c scripts/device/vite.device.config.ts --ssr "$entry" --logLevel warn
 done

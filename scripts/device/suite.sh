@@ -2,8 +2,9 @@
 # On the lent GPU machine: unpack Node, Dawn, the Vulkan loader and node_modules carried in .gl/
 # and .devicebin/ (see prepare.sh), then run the kernel and graph tests on the real GPU (its
 # default 'gpu' kernel variants, plus the forced variants the tests run) and the benchmark.
-# Usage: bash scripts/device/suite.sh; results land in $OUT when set. Carry .gl, .devicebin and
-# weights/squeezenet1_1 (the network benchmark's model).
+# Usage: bash scripts/device/suite.sh; results land in $OUT when set. Carry .gl and .devicebin;
+# the network benchmark reads float16 copies of the models from .devicebin/weights (prepare.sh),
+# which keeps what travels under the device tool's 64 MiB.
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -25,6 +26,6 @@ export CNNVIS_SHARED=$PWD/.devicebin/shared
 echo "=== bench: layers"
 node node_modules/vite-node/dist/cli.mjs scripts/bench.ts 2>&1 | grep -v XDG_RUNTIME > "$out/bench-layers.txt"; tail -8 "$out/bench-layers.txt"
 echo "=== bench: networks"
-node node_modules/vite-node/dist/cli.mjs scripts/bench.ts --networks 2>&1 | grep -v XDG_RUNTIME | tee "$out/bench-networks.txt" | tail -30
+node node_modules/vite-node/dist/cli.mjs scripts/bench.ts --networks --weights .devicebin/weights 2>&1 | grep -v XDG_RUNTIME | tee "$out/bench-networks.txt" | tail -30
 cp results/bench-*.json "$out/" 2>/dev/null
 exit 0
