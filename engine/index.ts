@@ -14,7 +14,7 @@ import { Runtime, type RuntimeOptions } from './runtime';
 
 export { Runtime, type RuntimeOptions } from './runtime';
 export { Tensor, type Shape4 } from './tensor';
-export { loadModel, validateSpec, inferShapes, type ModelSource, type Chw } from './models/load';
+export { loadModel, validateSpec, inferShapes, type ModelSource, type Chw, type LoadOptions } from './models/load';
 export {
   Model,
   type BackwardOptions,

@@ -7,7 +7,8 @@ import type { Runtime } from '../runtime';
 import { shapeStr, Tensor } from '../tensor';
 import { runBackward, type BackwardSeed } from './backward';
 import { runLayer } from './forward';
-import type { Chw, WeightArena } from './load';
+import type { Chw } from './load';
+import type { WeightArena } from './weights';
 import { planGraph, type GraphNode } from './plan';
 import type { LayerSpec, LayerType, ModelSpec } from './spec';
 

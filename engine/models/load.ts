@@ -3,11 +3,10 @@
 // the graph, and upload all weights as ONE GPU buffer (the weight arena) with named views.
 // Errors name the file, the layer or tensor, and expected vs actual.
 
-import { TENSOR_USAGE } from '../buffer_pool';
 import type { Runtime } from '../runtime';
-import { shapeStr, Tensor } from '../tensor';
+import { shapeStr } from '../tensor';
 import { Model } from './graph';
-import { parseSafetensors, readTensorF32, type StFile } from './safetensors';
+import { openByteStream, streamWeights, type ByteStream, type ProgressFn } from './weights';
 import type { LayerSpec, LayerType, ModelSpec } from './spec';
 
 /**
@@ -24,7 +23,6 @@ const LAYER_TYPES: readonly LayerType[] = [
 ];
 
 /** Elements between weight views in the arena (256 bytes), so every view starts aligned. */
-const ARENA_ALIGN = 64;
 
 /**
  * Checks the spec and returns its layers in an executable (topological) order: the listed order
@@ -134,88 +132,53 @@ export function expectedTensors(l: LayerSpec): { name: string; shape: number[] }
   return [];
 }
 
-/** The weight arena: one GPU buffer, and a view per tensor (conv OIHW, linear (Out, In, 1, 1), bias (1, C, 1, 1)). */
-export interface WeightArena {
-  buffer: GPUBuffer;
-  views: Map<string, Tensor>;
-}
-
-export function uploadWeights(rt: Runtime, spec: ModelSpec, st: StFile, file: string): WeightArena {
-  const wanted = spec.layers.flatMap(expectedTensors);
-  const names = new Set(wanted.map((t) => t.name));
-  for (const name of st.entries.keys()) {
-    if (!names.has(name)) throw new Error(`${file}: unexpected tensor '${name}' (no layer of '${spec.name}' uses it)`);
-  }
-  let total = 0;
-  const placed = wanted.map((t) => {
-    const e = st.entries.get(t.name);
-    if (!e) throw new Error(`${file}: missing tensor '${t.name}', expected shape ${shapeStr(t.shape)}`);
-    if (e.shape.length !== t.shape.length || e.shape.some((d, i) => d !== t.shape[i])) {
-      throw new Error(`${file}: tensor '${t.name}' has shape ${shapeStr(e.shape)}, expected ${shapeStr(t.shape)}`);
-    }
-    const offset = total;
-    total += Math.ceil(t.shape.reduce((a, b) => a * b, 1) / ARENA_ALIGN) * ARENA_ALIGN;
-    return { ...t, offset };
-  });
-  const data = new Float32Array(Math.max(total, ARENA_ALIGN));
-  for (const t of placed) data.set(readTensorF32(st, t.name), t.offset);
-  const buffer = rt.device.createBuffer({ size: data.byteLength, usage: TENSOR_USAGE, label: `${spec.name} weight arena` });
-  rt.device.queue.writeBuffer(buffer, 0, data);
-  const views = new Map<string, Tensor>();
-  for (const t of placed) {
-    const s = t.shape;
-    const shape = s.length === 4 ? s : s.length === 2 ? [s[0], s[1], 1, 1] : [1, s[0], 1, 1];
-    views.set(t.name, Tensor.view(rt, buffer, shape, t.name, t.offset));
-  }
-  return { buffer, views };
-}
-
-function isUrl(source: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) || typeof process === 'undefined' || !process.versions?.node;
-}
-
-async function readSource(source: string, name: string): Promise<Uint8Array> {
-  const path = `${source.replace(/\/+$/, '')}/${name}`;
-  if (isUrl(source)) {
-    const res = await fetch(path);
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${res.statusText}`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
-  // A variable specifier keeps bundlers from pulling node:fs into the browser build.
-  const fsName = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
-  try {
-    return new Uint8Array(await fs.readFile(path));
-  } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as Error).message}); convert the model first with \`npm run weights\``);
-  }
-}
-
 /** Load, validate and upload a model; the returned Model owns its weight arena until dispose(). */
-export async function loadModel(rt: Runtime, source: ModelSource): Promise<Model> {
+export interface LoadOptions {
+  /** Progress of the weights download / read: bytes so far and the total when known. */
+  onProgress?: ProgressFn;
+}
+
+async function readJson(path: string): Promise<ModelSpec> {
+  const stream = await openByteStream(path);
+  const parts: Uint8Array[] = [];
+  for await (const c of stream.chunks) parts.push(c);
+  const bytes = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of parts) bytes.set(c, (at += c.length) - c.length);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as ModelSpec;
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Load, validate and upload a model; the returned Model owns its weight arena until dispose().
+ * `source` is a folder (Node) or base URL holding model.json and weights.safetensors, or the
+ * spec and the safetensors bytes. The weights stream into the GPU as they arrive.
+ */
+export async function loadModel(rt: Runtime, source: ModelSource, options: LoadOptions = {}): Promise<Model> {
   let spec: ModelSpec;
-  let bytes: Uint8Array;
+  let stream: ByteStream;
   let specFile: string;
   let weightsFile: string;
   if (typeof source === 'string') {
-    specFile = `${source.replace(/\/+$/, '')}/model.json`;
-    weightsFile = `${source.replace(/\/+$/, '')}/weights.safetensors`;
-    const text = new TextDecoder().decode(await readSource(source, 'model.json'));
-    try {
-      spec = JSON.parse(text) as ModelSpec;
-    } catch (e) {
-      throw new Error(`${specFile}: not valid JSON (${(e as Error).message})`);
-    }
-    bytes = await readSource(source, 'weights.safetensors');
+    const base = source.replace(/\/+$/, '');
+    specFile = `${base}/model.json`;
+    weightsFile = `${base}/weights.safetensors`;
+    spec = await readJson(specFile);
   } else {
     spec = source.spec;
-    bytes = source.weights;
     weightsFile = source.file ?? `${spec?.name ?? 'model'}/weights.safetensors`;
     specFile = `${spec?.name ?? 'model'}/model.json`;
   }
   const order = validateSpec(spec, specFile);
   const shapes = inferShapes(spec, order, specFile);
-  const st = parseSafetensors(bytes, weightsFile);
-  const arena = uploadWeights(rt, spec, st, weightsFile);
+  if (typeof source === 'string') stream = await openByteStream(weightsFile);
+  else {
+    const bytes = source.weights;
+    stream = { chunks: (async function* () { yield bytes; })(), size: bytes.length };
+  }
+  const arena = await streamWeights(rt, spec, stream, weightsFile, options.onProgress);
   return new Model(rt, spec, order, shapes, arena);
 }

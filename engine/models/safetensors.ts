@@ -18,12 +18,8 @@ export interface StEntry {
   end: number;
 }
 
-export interface StFile {
-  file: string;
-  metadata: Record<string, string>;
-  entries: Map<string, StEntry>;
-  /** Byte offset of the data section within `bytes`. */
-  dataOffset: number;
+/** A whole file in memory: the header plus `bytes` (the data section starts at dataOffset). */
+export interface StFile extends StHeader {
   bytes: Uint8Array;
 }
 
@@ -37,23 +33,47 @@ function isNonNegInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
-export function parseSafetensors(bytes: Uint8Array, file: string): StFile {
-  if (bytes.length < 8) throw fail(file, `truncated: ${bytes.length} bytes, need at least 8 for the header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
-  if (8 + headerLen > bytes.length) {
-    throw fail(file, `header length ${headerLen} runs past the end of the file (${bytes.length} bytes): truncated or not a safetensors file`);
+/** The parsed header: everything but the data. */
+export interface StHeader {
+  file: string;
+  metadata: Record<string, string>;
+  entries: Map<string, StEntry>;
+  /** Byte offset of the data section from the start of the file (8 + header length). */
+  dataOffset: number;
+}
+
+/**
+ * The header length N from the first 8 bytes; throws when fewer than 8 bytes are given, or when
+ * `fileSize` is known and 8 + N runs past it.
+ */
+export function headerLength(prefix: Uint8Array, file: string, fileSize: number | null): number {
+  if (prefix.length < 8) throw fail(file, `truncated: ${prefix.length} bytes, need at least 8 for the header length`);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const n = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+  if (fileSize !== null && 8 + n > fileSize) {
+    throw fail(file, `header length ${n} runs past the end of the file (${fileSize} bytes): truncated or not a safetensors file`);
   }
+  return n;
+}
+
+/**
+ * Parse the header from the file's first 8 + N bytes (more may follow; they are ignored). With
+ * `fileSize` known, every tensor's data range is checked against it; a streaming reader that
+ * does not know the size checks for truncation as the data arrives.
+ */
+export function parseSafetensorsHeader(prefix: Uint8Array, file: string, fileSize: number | null): StHeader {
+  const headerLen = headerLength(prefix, file, fileSize);
+  if (8 + headerLen > prefix.length) throw fail(file, `truncated: the ${headerLen}-byte header ends past byte ${prefix.length}`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder().decode(prefix.subarray(8, 8 + headerLen)));
   } catch (e) {
     throw fail(file, `bad JSON header: ${(e as Error).message}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail(file, 'header is not a JSON object');
 
   const dataOffset = 8 + headerLen;
-  const dataLen = bytes.length - dataOffset;
+  const dataLen = fileSize === null ? Infinity : fileSize - dataOffset;
   const metadata: Record<string, string> = {};
   const entries = new Map<string, StEntry>();
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -80,24 +100,37 @@ export function parseSafetensors(bytes: Uint8Array, file: string): StFile {
     }
     entries.set(name, { name, dtype: e.dtype, shape, begin, end });
   }
-  const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin);
+  const sorted = sortedEntries(entries);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].begin < sorted[i - 1].end) throw fail(file, `tensors '${sorted[i - 1].name}' and '${sorted[i].name}' overlap`);
   }
-  return { file, metadata, entries, dataOffset, bytes };
+  return { file, metadata, entries, dataOffset };
+}
+
+/** Entries in file order (by data offset). */
+export function sortedEntries(entries: Map<string, StEntry>): StEntry[] {
+  return [...entries.values()].sort((a, b) => a.begin - b.begin);
+}
+
+export function parseSafetensors(bytes: Uint8Array, file: string): StFile {
+  return { ...parseSafetensorsHeader(bytes, file, bytes.length), bytes };
+}
+
+/** A tensor's raw bytes (exactly end - begin of them) as float32; F16 is widened. */
+export function decodeTensorF32(e: StEntry, raw: Uint8Array): Float32Array {
+  // A copy, aligned and owned by the caller (new Uint8Array: a Node Buffer's slice() would not copy).
+  const bytes = new Uint8Array(raw);
+  if (e.dtype === 'F32') return new Float32Array(bytes.buffer, 0, bytes.length / 4);
+  const half = new Uint16Array(bytes.buffer, 0, bytes.length / 2);
+  const out = new Float32Array(half.length);
+  for (let i = 0; i < half.length; i++) out[i] = f16ToF32(half[i]);
+  return out;
 }
 
 export function readTensorF32(st: StFile, name: string): Float32Array {
   const e = st.entries.get(name);
   if (!e) throw fail(st.file, `no tensor '${name}'`);
-  const start = st.dataOffset + e.begin;
-  // A copy, aligned and owned by the caller (new Uint8Array: a Node Buffer's slice() would not copy).
-  const raw = new Uint8Array(st.bytes.subarray(start, st.dataOffset + e.end));
-  if (e.dtype === 'F32') return new Float32Array(raw.buffer, 0, raw.length / 4);
-  const half = new Uint16Array(raw.buffer, 0, raw.length / 2);
-  const out = new Float32Array(half.length);
-  for (let i = 0; i < half.length; i++) out[i] = f16ToF32(half[i]);
-  return out;
+  return decodeTensorF32(e, st.bytes.subarray(st.dataOffset + e.begin, st.dataOffset + e.end));
 }
 
 export function writeSafetensors(
