@@ -5,16 +5,25 @@
 // views (<t>_base + n * <t>_stride); w (Cout, Cin/G, KH, KW) and b (Cout) sit at w_base / b_base
 // of their buffers (the weight arena). Without a bias, b is bound to any buffer and has_bias = 0.
 //
+// The direct entry points read w through strides, so that the stride-1 backward to the input can
+// run on them too (engine/kernels/conv2d.ts): w[co, c, tap] sits at w_base + g * w_group +
+// (co mod Cout/G) * w_row + c * w_chan + t, with t = ky * KW + kx, or KH*KW - 1 - (ky * KW + kx) when
+// flip = 1 (the backward's flipped kernel). The forward has w_row = Cin/G*KH*KW, w_chan = KH*KW.
+// pt and pl are signed: the backward's K - 1 - pad may be negative.
+//
 // Entry points; the first three fold N into gid.z and put group * c_blocks + channel block in gid.y:
-//  conv2d_direct  (CPU adapters): one invocation owns 4 output channels x 4 output columns of one
-//                 output row, accumulating in four vec4 registers (one per column, lanes = channels).
-//                 Each weight tap is read once per block, each input value once per block column;
-//                 loops run over (ky, kx) outside and input channels inside, so the bounds checks
-//                 and offsets of a tap are computed once. No workgroup memory, no barriers. gid.x = oy * x_blocks + column block.
-//                 Dispatch (ceil(OH * x_blocks / WG), G * ceil(Cout/G / 4), N).
+//  conv2d_direct  (CPU adapters): one invocation owns a 16 x 8 block, 16 output channels x 8
+//                 output columns of one output row, as eight mat4x4f accumulators (4 channels x 4
+//                 columns each; each input channel adds the outer products of 4 vec4 weight quads
+//                 and 2 vec4 input quads: 24 loads per 128 FMAs). Loops run over (ky, kx) outside,
+//                 so a tap's bounds checks and offsets are computed once, and input channels
+//                 inside, two per iteration: on SwiftShader (SIMD lanes on the CPU) every loop
+//                 iteration pays for each loop-carried value, so the block is large and the loop
+//                 short. No workgroup memory, no barriers. gid.x = oy * x_blocks + column block,
+//                 x_blocks = ceil(OW / 8). Dispatch (ceil(OH * x_blocks / WG), G * ceil(Cout/G / 16), N).
 //  conv2d_1x1     (CPU adapters, 1x1 kernel, stride 1, no padding): a plain matrix product
-//                 y[co, p] = sum_c w[co, c] x[c, p] over the H*W pixels; one invocation owns 4
-//                 channels x 4 consecutive pixels. gid.x = pixel block, x_blocks = ceil(OH*OW / 4).
+//                 y[co, p] = sum_c w[co, c] x[c, p] over the H*W pixels, with the same 16 x 8
+//                 blocks (8 consecutive pixels). gid.x = pixel block, x_blocks = ceil(OH*OW / 8).
 //  conv2d_tiled   (GPUs): implicit GEMM, M = Cout/G channels, N = OH*OW pixels, K = Cin/G*KH*KW
 //                 with k = (c * KH + ky) * KW + kx. A workgroup of (TN/4, TM/4) threads computes a
 //                 TM x TN (channel x pixel) tile, TM, TN in {32, 64} (overrides, chosen per layer by
@@ -42,13 +51,14 @@
 struct Params {
   cin: u32, h: u32, w: u32,
   cout: u32, oh: u32, ow: u32,
-  kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32, pt: i32, pl: i32,
   cin_g: u32, cout_g: u32,
   x_blocks: u32, c_blocks: u32,
   has_bias: u32, relu: u32,
   x_base: u32, x_stride: u32,
   y_base: u32, y_stride: u32,
   w_base: u32, b_base: u32,
+  w_group: u32, w_row: u32, w_chan: u32, flip: u32,
   splits: u32, k_chunk: u32, split_stride: u32,
 }
 
@@ -60,8 +70,8 @@ override TN: u32 = 64;
 /** Threads of a tiled workgroup along pixels and channels: one per 4 x 4 register block. */
 override TX: u32 = TN / 4u;
 override TY: u32 = TM / 4u;
-const CB = 4u;     // direct / 1x1: output channels per invocation (the lanes of a vec4)
-const XB = 4u;     // direct / 1x1: output columns (pixels) per invocation
+const CB = 16u;    // direct / 1x1: output channels per invocation (four quads of 4)
+const XB = 8u;     // direct / 1x1: output columns (pixels) per invocation (two quads of 4)
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -69,24 +79,71 @@ const XB = 4u;     // direct / 1x1: output columns (pixels) per invocation
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-/** Weight-row offsets of the four channels of a block (tails clamped to the group's last channel). */
-fn weight_rows(grp: u32, cl0: u32, ksize: u32) -> vec4u {
-  let last = params.cout_g - 1u;
-  let first = params.w_base + grp * params.cout_g * ksize;
-  return first + min(vec4u(cl0) + vec4u(0u, 1u, 2u, 3u), vec4u(last)) * ksize;
+/** Weight-row offsets of channels cl of group grp (tails clamped to the group's last channel). */
+fn weight_rows(grp: u32, cl: vec4u) -> vec4u {
+  return params.w_base + grp * params.w_group + min(cl, vec4u(params.cout_g - 1u)) * params.w_row;
 }
 
-/** Write one column of a block: bias, optional ReLU, skip channels past the group's end. */
-fn store_column(acc: vec4f, n: u32, grp: u32, cl0: u32, pixel: u32) {
+/** The 4 x 4 outer product w x^T: column j is w * x[j] (4 channels of output column j). */
+fn outer(w: vec4f, v: vec4f) -> mat4x4f {
+  return mat4x4f(w * v.x, w * v.y, w * v.z, w * v.w);
+}
+
+/** wt at rows + o (four weights, one per channel). */
+fn w4(rows: vec4u, o: u32) -> vec4f {
+  return vec4f(wt[rows.x + o], wt[rows.y + o], wt[rows.z + o], wt[rows.w + o]);
+}
+
+/** x at at + o (four columns), 0 where a column lies outside the input. */
+fn x4(at: vec4u, o: u32, inside: vec4<bool>) -> vec4f {
+  return select(vec4f(0.0), vec4f(x[at.x + o], x[at.y + o], x[at.z + o], x[at.w + o]), inside);
+}
+
+/** A 16 x 8 block of sums: m<i><j> holds channels 4i..4i+3 (rows) x columns 4j..4j+3 (matrix columns). */
+struct Block { m00: mat4x4f, m01: mat4x4f, m10: mat4x4f, m11: mat4x4f, m20: mat4x4f, m21: mat4x4f, m30: mat4x4f, m31: mat4x4f }
+
+/** Add one input channel: weights at rows<i> + wo (channel quads), inputs at at_a/at_b + xo (column quads). */
+fn accumulate(s: ptr<function, Block>, rows0: vec4u, rows1: vec4u, rows2: vec4u, rows3: vec4u, wo: u32,
+              at_a: vec4u, at_b: vec4u, xo: u32, in_a: vec4<bool>, in_b: vec4<bool>) {
+  let w0 = w4(rows0, wo); let w1 = w4(rows1, wo); let w2 = w4(rows2, wo); let w3 = w4(rows3, wo);
+  let xa = x4(at_a, xo, in_a); let xb = x4(at_b, xo, in_b);
+  (*s).m00 += outer(w0, xa); (*s).m01 += outer(w0, xb); (*s).m10 += outer(w1, xa); (*s).m11 += outer(w1, xb);
+  (*s).m20 += outer(w2, xa); (*s).m21 += outer(w2, xb); (*s).m30 += outer(w3, xa); (*s).m31 += outer(w3, xb);
+}
+
+/**
+ * Write one 4 x 4 quad of a block: channels cl..cl+3 (those past the group's end skipped), columns
+ * pixel..pixel+3 (the first `cols` of them), plus the bias and then the ReLU if asked for.
+ */
+fn store_quad(m: mat4x4f, n: u32, grp: u32, cl: u32, pixel: u32, cols: u32) {
+  let co0 = grp * params.cout_g + cl;
+  let bi = params.b_base + min(vec4u(co0) + vec4u(0u, 1u, 2u, 3u), vec4u(grp * params.cout_g + params.cout_g - 1u));
+  let bias = select(vec4f(0.0), vec4f(b[bi.x], b[bi.y], b[bi.z], b[bi.w]), params.has_bias != 0u);
+  let chans = min(params.cout_g - min(cl, params.cout_g), 4u);
   let plane = params.oh * params.ow;
-  for (var i = 0u; i < CB; i++) {
-    if (cl0 + i >= params.cout_g) { return; }
-    let co = grp * params.cout_g + cl0 + i;
-    var v = acc[i];
-    if (params.has_bias != 0u) { v += b[params.b_base + co]; }
-    if (params.relu != 0u) { v = max(v, 0.0); }
-    y[params.y_base + n * params.y_stride + co * plane + pixel] = v;
+  let at = params.y_base + n * params.y_stride + co0 * plane + pixel;
+  for (var j = 0u; j < min(cols, 4u); j++) {
+    var v = m[j] + bias;
+    if (params.relu != 0u) { v = max(v, vec4f(0.0)); }
+    if (chans == 4u) {
+      y[at + j] = v.x; y[at + plane + j] = v.y; y[at + 2u * plane + j] = v.z; y[at + 3u * plane + j] = v.w;
+    } else {
+      for (var i = 0u; i < chans; i++) { y[at + i * plane + j] = v[i]; }
+    }
   }
+}
+
+/** Write a block at channels cl0.., columns pixel..pixel+7, `cols` of them inside the row. */
+fn store_block(s: Block, n: u32, grp: u32, cl0: u32, pixel: u32, cols: u32) {
+  store_quad(s.m00, n, grp, cl0, pixel, cols);
+  store_quad(s.m10, n, grp, cl0 + 4u, pixel, cols);
+  store_quad(s.m20, n, grp, cl0 + 8u, pixel, cols);
+  store_quad(s.m30, n, grp, cl0 + 12u, pixel, cols);
+  if (cols <= 4u) { return; }
+  store_quad(s.m01, n, grp, cl0, pixel + 4u, cols - 4u);
+  store_quad(s.m11, n, grp, cl0 + 4u, pixel + 4u, cols - 4u);
+  store_quad(s.m21, n, grp, cl0 + 8u, pixel + 4u, cols - 4u);
+  store_quad(s.m31, n, grp, cl0 + 12u, pixel + 4u, cols - 4u);
 }
 
 @compute @workgroup_size(WG)
@@ -98,44 +155,46 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u) {
   let cl0 = (gid.y % params.c_blocks) * CB;
   let n = gid.z;
   let kk = params.kh * params.kw;
-  let rows = weight_rows(grp, cl0, params.cin_g * kk);
+  let rows0 = weight_rows(grp, vec4u(cl0) + vec4u(0u, 1u, 2u, 3u));
+  let rows1 = weight_rows(grp, vec4u(cl0) + vec4u(4u, 5u, 6u, 7u));
+  let rows2 = weight_rows(grp, vec4u(cl0) + vec4u(8u, 9u, 10u, 11u));
+  let rows3 = weight_rows(grp, vec4u(cl0) + vec4u(12u, 13u, 14u, 15u));
   let wi = i32(params.w);
-  let iy0 = i32(oy * params.sh) - i32(params.pt);
-  let ix0 = i32(ox0 * params.sw) - i32(params.pl);
+  let iy0 = i32(oy * params.sh) - params.pt;
+  let ix0 = i32(ox0 * params.sw) - params.pl;
   let sw = i32(params.sw);
   let plane = params.h * params.w;
   let xs = params.x_base + n * params.x_stride + grp * params.cin_g * plane;
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
-  // Taps outermost (their bounds checks and offsets are computed once), input channels innermost.
+  let cpairs = params.cin_g & ~1u;
+  var s = Block();
   for (var ky = 0u; ky < params.kh; ky++) {
     let iy = iy0 + i32(ky);
     if (iy < 0 || iy >= i32(params.h)) { continue; }
     let xr = xs + u32(iy) * params.w;
     for (var kx = 0u; kx < params.kw; kx++) {
-      let ix = vec4i(ix0 + i32(kx)) + vec4i(0, 1, 2, 3) * sw;
-      let inside = (ix >= vec4i(0)) & (ix < vec4i(wi));
-      let at = vec4u(clamp(ix, vec4i(0), vec4i(wi - 1))) + xr;
-      let tap = ky * params.kw + kx;
-      for (var c = 0u; c < params.cin_g; c++) {
-        let k = tap + c * kk;
-        let wv = vec4f(wt[rows.x + k], wt[rows.y + k], wt[rows.z + k], wt[rows.w + k]);
-        let o = c * plane;
-        let xv = select(vec4f(0.0), vec4f(x[at.x + o], x[at.y + o], x[at.z + o], x[at.w + o]), inside);
-        a0 += wv * xv.x;
-        a1 += wv * xv.y;
-        a2 += wv * xv.z;
-        a3 += wv * xv.w;
+      let ix_a = vec4i(ix0 + i32(kx)) + vec4i(0, 1, 2, 3) * sw;
+      let ix_b = ix_a + 4 * sw;
+      let in_a = (ix_a >= vec4i(0)) & (ix_a < vec4i(wi));
+      let in_b = (ix_b >= vec4i(0)) & (ix_b < vec4i(wi));
+      let at_a = vec4u(clamp(ix_a, vec4i(0), vec4i(wi - 1))) + xr;
+      let at_b = vec4u(clamp(ix_b, vec4i(0), vec4i(wi - 1))) + xr;
+      let t = ky * params.kw + kx;
+      var wo = select(t, kk - 1u - t, params.flip != 0u);
+      var xo = 0u;
+      // Two input channels per step (loop-carried state is costly on SwiftShader), then the odd one.
+      var c = 0u;
+      for (; c < cpairs; c += 2u) {
+        accumulate(&s, rows0, rows1, rows2, rows3, wo, at_a, at_b, xo, in_a, in_b);
+        accumulate(&s, rows0, rows1, rows2, rows3, wo + params.w_chan, at_a, at_b, xo + plane, in_a, in_b);
+        wo += 2u * params.w_chan;
+        xo += 2u * plane;
+      }
+      if (c < params.cin_g) {
+        accumulate(&s, rows0, rows1, rows2, rows3, wo, at_a, at_b, xo, in_a, in_b);
       }
     }
   }
-  let row = oy * params.ow;
-  store_column(a0, n, grp, cl0, row + ox0);
-  if (ox0 + 1u < params.ow) { store_column(a1, n, grp, cl0, row + ox0 + 1u); }
-  if (ox0 + 2u < params.ow) { store_column(a2, n, grp, cl0, row + ox0 + 2u); }
-  if (ox0 + 3u < params.ow) { store_column(a3, n, grp, cl0, row + ox0 + 3u); }
+  store_block(s, n, grp, cl0, oy * params.ow + ox0, params.ow - ox0);
 }
 
 @compute @workgroup_size(WG)
@@ -146,25 +205,30 @@ fn conv2d_1x1(@builtin(global_invocation_id) gid: vec3u) {
   let grp = gid.y / params.c_blocks;
   let cl0 = (gid.y % params.c_blocks) * CB;
   let n = gid.z;
-  let rows = weight_rows(grp, cl0, params.cin_g);
+  let rows0 = weight_rows(grp, vec4u(cl0) + vec4u(0u, 1u, 2u, 3u));
+  let rows1 = weight_rows(grp, vec4u(cl0) + vec4u(4u, 5u, 6u, 7u));
+  let rows2 = weight_rows(grp, vec4u(cl0) + vec4u(8u, 9u, 10u, 11u));
+  let rows3 = weight_rows(grp, vec4u(cl0) + vec4u(12u, 13u, 14u, 15u));
   let xs = params.x_base + n * params.x_stride + grp * params.cin_g * plane;
-  let at = min(vec4u(p0) + vec4u(0u, 1u, 2u, 3u), vec4u(plane - 1u)) + xs;
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
-  for (var c = 0u; c < params.cin_g; c++) {
-    let wv = vec4f(wt[rows.x + c], wt[rows.y + c], wt[rows.z + c], wt[rows.w + c]);
-    let o = c * plane;
-    a0 += wv * x[at.x + o];
-    a1 += wv * x[at.y + o];
-    a2 += wv * x[at.z + o];
-    a3 += wv * x[at.w + o];
+  // Pixels past the end read the last one (their results are not stored).
+  let at_a = min(vec4u(p0) + vec4u(0u, 1u, 2u, 3u), vec4u(plane - 1u)) + xs;
+  let at_b = min(vec4u(p0) + vec4u(4u, 5u, 6u, 7u), vec4u(plane - 1u)) + xs;
+  let all = vec4<bool>(true);
+  let cpairs = params.cin_g & ~1u;
+  var wo = 0u;
+  var xo = 0u;
+  var s = Block();
+  var c = 0u;
+  for (; c < cpairs; c += 2u) {
+    accumulate(&s, rows0, rows1, rows2, rows3, wo, at_a, at_b, xo, all, all);
+    accumulate(&s, rows0, rows1, rows2, rows3, wo + params.w_chan, at_a, at_b, xo + plane, all, all);
+    wo += 2u * params.w_chan;
+    xo += 2u * plane;
   }
-  store_column(a0, n, grp, cl0, p0);
-  if (p0 + 1u < plane) { store_column(a1, n, grp, cl0, p0 + 1u); }
-  if (p0 + 2u < plane) { store_column(a2, n, grp, cl0, p0 + 2u); }
-  if (p0 + 3u < plane) { store_column(a3, n, grp, cl0, p0 + 3u); }
+  if (c < params.cin_g) {
+    accumulate(&s, rows0, rows1, rows2, rows3, wo, at_a, at_b, xo, all, all);
+  }
+  store_block(s, n, grp, cl0, p0, plane - p0);
 }
 
 @group(0) @binding(5) var<storage, read> part: array<f32>;

@@ -9,7 +9,9 @@
 // Bindings: 0 params (uniform), 1 dy (read), 2 wt (read), 3 dx (read_write).
 //
 // Entry points, N folded into gid.z and gid.y = group * c_blocks + input-channel block:
-//  backward_input_direct (CPU adapters): one invocation owns 4 input channels x 4 input columns
+//  backward_input_direct (CPU adapters, stride > 1: at stride 1 the caller runs conv2d.wgsl's
+//      conv2d_direct / conv2d_1x1 on dy with the flipped, transposed weights instead, a forward
+//      conv with padding K - 1 - pad): one invocation owns 4 input channels x 4 input columns
 //      of one input row, in four vec4 registers. Its columns are ix = phase + sw * (4m + j),
 //      j = 0..3, all of one phase (ix mod sw), so they share the same valid taps kx = phase + pl
 //      (mod sw), and tap kx reads the 4 consecutive dy columns ox = (phase + pl - kx) / sw + 4m + j.
@@ -101,15 +103,23 @@ fn backward_input_direct(@builtin(global_invocation_id) gid: vec3u) {
         let inside = (ox >= vec4i(0)) & (ox < vec4i(owi));
         let at = vec4u(clamp(ox, vec4i(0), vec4i(owi - 1))) + dr;
         let tap = wg + ky * params.kw + kx;
-        for (var c = 0u; c < params.cout_g; c++) {
-          let k = tap + c * fsize;
+        // Two output channels per iteration (loop-carried state is costly on SwiftShader).
+        var k = tap;
+        var o = 0u;
+        for (var c = 0u; c < params.cout_g; c += 2u) {
           let wv = vec4f(wt[wc.x + k], wt[wc.y + k], wt[wc.z + k], wt[wc.w + k]);
-          let o = c * plane_o;
           let g = select(vec4f(0.0), vec4f(dy[at.x + o], dy[at.y + o], dy[at.z + o], dy[at.w + o]), inside);
-          a0 += wv * g.x;
-          a1 += wv * g.y;
-          a2 += wv * g.z;
-          a3 += wv * g.w;
+          // The second channel's weight is zeroed past the group's end (its reads are clamped).
+          let k1 = min(k + fsize, tap + (params.cout_g - 1u) * fsize);
+          let o1 = min(o + plane_o, (params.cout_g - 1u) * plane_o);
+          let wv1 = select(vec4f(0.0), vec4f(wt[wc.x + k1], wt[wc.y + k1], wt[wc.z + k1], wt[wc.w + k1]), c + 1u < params.cout_g);
+          let g1 = select(vec4f(0.0), vec4f(dy[at.x + o1], dy[at.y + o1], dy[at.z + o1], dy[at.w + o1]), inside);
+          a0 += wv * g.x + wv1 * g1.x;
+          a1 += wv * g.y + wv1 * g1.y;
+          a2 += wv * g.z + wv1 * g1.z;
+          a3 += wv * g.w + wv1 * g1.w;
+          k += 2u * fsize;
+          o += 2u * plane_o;
         }
         ox -= vec4i(1);
       }

@@ -95,6 +95,8 @@ const GRID: Case[] = [
   { name: '5x5 groups 2 stride 3, 34->66 on 13x11, no bias', n: 1, cin: 34, h: 13, w: 11, cout: 66, kh: 5, kw: 5, stride: [3, 3], pad: [1, 2, 2, 1], groups: 2, bias: false },
   { name: '3x3 groups 2, asymmetric pad, 40->36 on 9x7, N=2 (tiled-sized groups)', n: 2, cin: 40, h: 9, w: 7, cout: 36, kh: 3, kw: 3, groups: 2, pad: [2, 0, 1, 2] },
   { name: 'kernel as large as the padded input, 5x5 on 3x4 pad 1', n: 1, cin: 4, h: 3, w: 4, cout: 5, kh: 5, kw: 5, pad: [1, 1, 1, 0] },
+  { name: '2x3 pad (0, 1, 0, 2), 5->12 on 6x19, N=2 (several column blocks, flipped taps backward)', n: 2, cin: 5, h: 6, w: 19, cout: 12, kh: 2, kw: 3, pad: [0, 1, 0, 2] },
+  { name: '3x3 stride (1, 2) pad (1, 1, 0, 1), 6->9 on 7x19', n: 1, cin: 6, h: 7, w: 19, cout: 9, kh: 3, kw: 3, stride: [1, 2], pad: [1, 1, 0, 1] },
 ];
 
 const GRID_CASES = CONV2D_VARIANTS.flatMap((v) => GRID.map((c) => [v, c.name, c] as const));

@@ -24,9 +24,17 @@ export const conv2dBackwardWeightsKernel = defineKernel({
   name: 'conv2d_backward_weights', code: backwardWeightsCode, entryPoints: ['backward_weights', 'backward_bias'],
 });
 
-/** Workgroup size of the one-dimensional (direct) entry points. */
+/** Workgroup size of the one-dimensional entry points. */
 const WG = 64;
-/** Channels x columns of a direct block (fixed in the WGSL). */
+/**
+ * conv2d_direct / conv2d_1x1: workgroup size (32: their 16 x 8 blocks leave few invocations per
+ * layer, and smaller workgroups share them more evenly between CPU cores) and the output channels
+ * x columns of a block (fixed in the WGSL).
+ */
+const DIRECT_WG = 32;
+const DIRECT_CB = 16;
+const DIRECT_XB = 8;
+/** Channels x columns of a backward_input_direct block (fixed in the WGSL). */
 const BLOCK = 4;
 /** K step of the tiled entry points. */
 const BK = 16;
@@ -113,7 +121,7 @@ export function conv2dVariant(rt: Runtime): Conv2dVariant {
 /** y = conv(x, w) + b (+ ReLU). A 1x1, stride-1, unpadded conv runs as a plain matrix product on the direct path. */
 export function dispatchConv2d(rt: Runtime, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, relu: boolean): void {
   const coutG = g.cout / g.groups;
-  const base = { ...shared(g), has_bias: b ? 1 : 0, relu: relu ? 1 : 0, ...x.layout('x'), ...y.layout('y'), w_base: w.base, b_base: b ? b.base : 0 };
+  const base = { ...shared(g), has_bias: b ? 1 : 0, relu: relu ? 1 : 0, ...x.layout('x'), ...y.layout('y'), w_base: w.base, b_base: b ? b.base : 0, ...directWeights(g, false) };
   const buffers = { x: x.buffer, wt: w.buffer, b: (b ?? w).buffer };
   if (conv2dVariant(rt) === 'tiled' && coutG >= TILED_MIN_CHANNELS) {
     const npix = g.oh * g.ow;
@@ -136,14 +144,36 @@ export function dispatchConv2d(rt: Runtime, g: ConvGeometry, x: Tensor, w: Tenso
     rt.pool.release(part);
     return;
   }
-  const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w;
-  const xBlocks = pointwise ? ceil(g.h * g.w, BLOCK) : ceil(g.ow, BLOCK);
-  const program = rt.program({ ...conv2dKernel, entryPoint: pointwise ? 'conv2d_1x1' : 'conv2d_direct', constants: { WG } });
-  const params = { ...base, ...UNSPLIT, x_blocks: xBlocks, c_blocks: ceil(coutG, BLOCK) };
-  rt.dispatch(program, { params, ...buffers, y: y.buffer }, [ceil(pointwise ? xBlocks : g.oh * xBlocks, WG), g.groups * params.c_blocks, g.n]);
+  dispatchDirect(rt, g, base, { ...buffers, y: y.buffer });
 }
 
-/** dx of y = conv(x, w): a gather over the taps that reach each input element. */
+/**
+ * How the direct entry points read w (Cout, Cin/G, KH, KW) for geometry g: elements between groups,
+ * between output-channel rows and between input channels, and whether the taps run backwards.
+ * The forward reads w as it lies; the stride-1 backward to the input (`transposed`) runs a forward
+ * conv whose output channels are w's input channels and whose input channels are w's outputs.
+ */
+function directWeights(g: ConvGeometry, transposed: boolean) {
+  const kk = g.kh * g.kw;
+  const cinG = g.cin / g.groups;
+  const group = (g.cout / g.groups) * cinG * kk;
+  return transposed ? { w_group: group, w_row: kk, w_chan: cinG * kk, flip: 1 } : { w_group: group, w_row: cinG * kk, w_chan: kk, flip: 0 };
+}
+
+/** conv2d_direct, or conv2d_1x1 for a pointwise conv, over the forward geometry g. */
+function dispatchDirect(rt: Runtime, g: ConvGeometry, params: Record<string, number>, buffers: Record<string, GPUBuffer>): void {
+  const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w;
+  const xBlocks = pointwise ? ceil(g.h * g.w, DIRECT_XB) : ceil(g.ow, DIRECT_XB);
+  const program = rt.program({ ...conv2dKernel, entryPoint: pointwise ? 'conv2d_1x1' : 'conv2d_direct', constants: { WG: DIRECT_WG } });
+  const cBlocks = ceil(g.cout / g.groups, DIRECT_CB);
+  const all = { ...params, ...UNSPLIT, x_blocks: xBlocks, c_blocks: cBlocks };
+  rt.dispatch(program, { params: all, ...buffers }, [ceil(pointwise ? xBlocks : g.oh * xBlocks, DIRECT_WG), g.groups * cBlocks, g.n]);
+}
+
+/**
+ * dx of y = conv(x, w). Stride 1 (and no tiled launch): the direct forward entry points with the
+ * flipped, transposed weights. Otherwise a gather over the taps that reach each input element.
+ */
 export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Tensor, w: Tensor, dx: Tensor): void {
   const cinG = g.cin / g.groups;
   const base = { ...shared(g), ...dy.layout('dy'), ...dx.layout('dx'), w_base: w.base };
@@ -163,6 +193,17 @@ export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Te
     rt.dispatch(program, { params: { ...base, ...tiles, ...partLayout }, dy: dy.buffer, wt: w.buffer, dx: part }, grid);
     dispatchSumStack(rt, part, splits, dx);
     rt.pool.release(part);
+    return;
+  }
+  if (g.sh === 1 && g.sw === 1) {
+    // Stride 1: dx is the forward conv of dy with the flipped, transposed weights and padding
+    // K - 1 - pad (top/left; may be negative), run on the direct forward entry points.
+    const t: ConvGeometry = {
+      n: g.n, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, oh: g.h, ow: g.w, kh: g.kh, kw: g.kw, sh: 1, sw: 1,
+      pt: g.kh - 1 - g.pt, pl: g.kw - 1 - g.pl, groups: g.groups,
+    };
+    const params = { ...shared(t), has_bias: 0, relu: 0, ...dy.layout('x'), ...dx.layout('y'), w_base: w.base, b_base: 0, ...directWeights(g, true) };
+    dispatchDirect(rt, t, params, { x: dy.buffer, wt: w.buffer, b: w.buffer, y: dx.buffer });
     return;
   }
   const xBlocks = ceil(ceil(g.w, g.sw), BLOCK);
