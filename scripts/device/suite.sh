@@ -18,7 +18,7 @@ cp .devicebin/node_modules/webgpu/* node_modules/webgpu/ 2>/dev/null
 [ -f node_modules/webgpu/dist/linux-x64/dawn.node ] || xz -dc .devicebin/dawn.node.xz > node_modules/webgpu/dist/linux-x64/dawn.node
 out=${OUT:-/tmp/out}; mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-tests=$(ls tests/*.test.ts | grep -v -e browser -e cli -e model_real -e convert_ -e safetensors -e bench_harness)
+tests=$(ls tests/*.test.ts | grep -v -e browser -e cli -e model_real -e model_weights -e convert_ -e safetensors -e bench_harness)
 echo "=== tests on the GPU: $(echo $tests | wc -w) files"
 node node_modules/vitest/vitest.mjs run $tests --maxWorkers=8 --reporter=default --reporter=json --outputFile.json="$out/vitest-gpu.json" 2>&1 | tail -40
 node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed (GPU)`)' "$out/vitest-gpu.json"
