@@ -123,14 +123,24 @@ export class Tensor {
   /** Read the tensor back in dense NCHW order. */
   async read(): Promise<Float32Array> {
     this.assertLive();
-    const per = this.sampleSize;
     if (this.isContiguous) return new Float32Array(await this.rt.readBuffer(this.buffer, this.base * 4, this.size * 4));
-    const out = new Float32Array(this.size);
     const dense = Tensor.empty(this.rt, this.shape, `${this.label} (dense copy)`);
-    for (let i = 0; i < this.n; i++) this.rt.copy(this.buffer, (this.base + i * this.batchStride) * 4, dense.buffer, i * per * 4, per * 4);
-    out.set(await dense.read());
-    dense.dispose();
-    return out;
+    try {
+      this.copyTo(dense);
+      return await dense.read();
+    } finally {
+      dense.dispose();
+    }
+  }
+
+  /** Copy this tensor into `dst` of the same shape (either may be a view), sample by sample, in command order. */
+  copyTo(dst: Tensor): void {
+    this.assertLive();
+    dst.assertLive();
+    if (dst.shape.some((d, i) => d !== this.shape[i])) throw new Error(`${this.label}: copy to ${dst.label} of shape ${shapeStr(dst.shape)}, expected ${shapeStr(this.shape)}`);
+    const bytes = this.sampleSize * 4;
+    if (this.isContiguous && dst.isContiguous) this.rt.copy(this.buffer, this.base * 4, dst.buffer, dst.base * 4, this.size * 4);
+    else for (let i = 0; i < this.n; i++) this.rt.copy(this.buffer, (this.base + i * this.batchStride) * 4, dst.buffer, (dst.base + i * dst.batchStride) * 4, bytes);
   }
 
   /** Read back a tensor whose elements hold u32 bit patterns (e.g. max-pool argmax). */

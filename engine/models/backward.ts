@@ -72,12 +72,6 @@ function seedGradient(model: Model, seed: BackwardSeed): { node: GraphNode; dy: 
   return { node, dy: Tensor.fromData(model.rt, data, shape, `${name} seed`), owned: true };
 }
 
-/** Copy any view into a dense (or slot) tensor of the same shape, sample by sample. */
-function copyInto(src: Tensor, dst: Tensor): void {
-  const per = src.sampleSize * 4;
-  for (let s = 0; s < src.n; s++) src.rt.copy(src.buffer, (src.base + s * src.batchStride) * 4, dst.buffer, (dst.base + s * dst.batchStride) * 4, per);
-}
-
 export function runBackward(model: Model, seed: BackwardSeed, rule: ReluRule): Tensor {
   const { rt, nodes } = model;
   const start = seedGradient(model, seed);
@@ -107,7 +101,7 @@ export function runBackward(model: Model, seed: BackwardSeed, rule: ReluRule): T
   const give = (j: number, g: Tensor, intoSlot: Tensor | undefined) => {
     if (intoSlot) return;
     if (expected.get(j) === 1) grads.set(j, g);
-    else copyInto(g, slot(j)!);
+    else g.copyTo(slot(j)!);
   };
   /** Node j's total gradient, summing its stack when it has several contributions. */
   const total = (j: number): Tensor => {
@@ -149,7 +143,7 @@ export function runBackward(model: Model, seed: BackwardSeed, rule: ReluRule): T
   if (at >= 0) created.splice(at, 1);
   else {
     const dense = Tensor.empty(rt, result.shape, 'input grad');
-    copyInto(result, dense);
+    result.copyTo(dense);
     result = dense;
   }
   for (const t of created) t.dispose();
