@@ -7,7 +7,11 @@ export default defineConfig({
   // /shared/ (images, labels from CNNVIS_SHARED, default ../shared) and /weights/ for the page.
   plugins: [cnnvisData()],
   server: { host: '127.0.0.1', port: 5173, fs: { allow: ['..'] } },
-  build: { outDir: 'dist', target: 'es2022' },
+  preview: { host: '127.0.0.1', port: 5173 },
+  // A static site (index.html + assets) with relative asset URLs, so it deploys under any path;
+  // the weights and sample images come from VITE_CNNVIS_WEIGHTS / VITE_CNNVIS_SHARED (see ui/sources.ts).
+  base: './',
+  build: { outDir: 'dist', target: 'es2022', chunkSizeWarningLimit: 1500 },
   test: {
     include: ['tests/**/*.test.ts'],
     pool: 'forks',

@@ -8,18 +8,22 @@
 //   const [top5] = await model.classify(x);                           // [{ index, label, prob }, ...]
 //   const conv1 = await model.readActivation('conv1');                // post-ReLU when fused
 //   const saliency = model.backward({ kind: 'class', index: top5[0].index }, { rule: 'guided' });
+//   const g = model.gradients({ kind: 'class', index: 0 }, { layers: ['fire9/concat'] });  // Map name -> dScore/dA
+//   model.forward(x2, { until: 'inception_4c/output', preRelu: ['conv1'] });  // any H x W >= model.minInputSize()
 //   ...; saliency.dispose(); x.dispose(); model.dispose(); rt.destroy();
 
 import { Runtime, type RuntimeOptions } from './runtime';
 
 export { Runtime, type RuntimeOptions } from './runtime';
 export { Tensor, type Shape4 } from './tensor';
-export { loadModel, validateSpec, inferShapes, type ModelSource, type Chw, type LoadOptions } from './models/load';
+export { loadModel, validateSpec, type ModelSource, type LoadOptions } from './models/load';
+export { inferShapes, layerShape, pooledExtent, expectedTensors, ShapeError, type Chw, type InferOptions } from './models/shapes';
 export {
   Model,
   type BackwardOptions,
   type BackwardSeed,
   type ForwardOptions,
+  type GradientsOptions,
   type LayerInfo,
   type Prediction,
 } from './models/graph';
@@ -27,6 +31,15 @@ export type { ModelSpec, LayerSpec, InputSpec } from './models/spec';
 export type { ReluRule } from './ops/relu';
 export { decodeImage, type DecodedImage } from './io/decode';
 export { tensorToImage, gaussianBlur } from './ops/image';
+export { axpy, addScaled, scale, fill, clamp, mul, type GpuScalar, type Scalar } from './ops/elementwise';
+export { reduceSamples, reduceChannels, reduceBatch, percentile, percentileRank, type SampleReduction, type ChannelReduction, type BatchReduction } from './ops/reduce';
+export { broadcastSamples, occludeBatch, maskBlend, type BroadcastOptions, type MaskBlendOptions, type Window } from './ops/batch_input';
+export { regularize, regularizeScratch, type RegularizeOptions, type RegularizeScratch } from './ops/regularize';
+export { tv, tvBackward, type TvOptions } from './ops/tv';
+export { gram, gramBackward, gramLoss } from './ops/gram';
+export { fourierPlan, spectrumShape, irfft2, irfft2Backward, toValidRgb, toValidRgbBackward, colorDecorrelation, COLOR_CORRELATION_SVD_SQRT, COLOR_MEAN, LUCID_FFT, type FourierPlan, type IrfftOptions, type RgbOptions } from './ops/fft';
+export { affine, affineBackward, affineMatrix, affineMatrices, roll, type Affine, type AffineOptions, type AffineParams, type PadMode } from './ops/transform';
+export { adamState, adamStep, normalizedStep, type AdamOptions, type AdamState } from './ops/optim';
 
 /**
  * Create the WebGPU runtime (adapter, device, buffer pool, pipeline cache). In Node on a machine

@@ -1,5 +1,6 @@
 // Compute pipelines built from WGSL, with their bind-group layout and uniform-struct layout
 // derived from the WGSL itself (wgsl_reflect), cached by shader name + entry point + overrides.
+// get() builds a missing pipeline synchronously; getAsync() with createComputePipelineAsync.
 
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 
@@ -33,14 +34,37 @@ export interface ProgramSpec {
 
 export interface Program {
   readonly label: string;
+  /** Shader family name (ProgramSpec.name) and entry point, for errors and profiles. */
+  readonly name: string;
+  readonly entryPoint: string;
+  /** Workgroup size with the override values applied. */
+  readonly workgroupSize: readonly [number, number, number];
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   readonly bindings: readonly BindingInfo[];
 }
 
+/** What a spec resolves to before any GPU object exists: cache key, bindings, workgroup size. */
+export interface ProgramPlan {
+  key: string;
+  name: string;
+  entryPoint: string;
+  constants: Record<string, number>;
+  moduleKey: string;
+  bindings: BindingInfo[];
+  workgroupSize: [number, number, number];
+}
+
+interface EntryInfo {
+  /** Bindings the entry point actually uses. */
+  bindings: BindingInfo[];
+  /** @workgroup_size arguments as written (literals or override names) and their default values. */
+  sizeArgs: string[];
+  defaultSize: [number, number, number];
+}
+
 interface Reflected {
-  /** Bindings each compute entry point actually uses. */
-  entryPoints: Map<string, BindingInfo[]>;
+  entryPoints: Map<string, EntryInfo>;
 }
 
 const SHORTHAND: Record<string, ScalarType> = { f: 'f32', i: 'i32', u: 'u32' };
@@ -78,17 +102,34 @@ function bindingOf(name: string, v: ReflectedVar): BindingInfo {
 
 function reflect(name: string, code: string): Reflected {
   const r = new WgslReflect(code);
-  const entryPoints = new Map<string, BindingInfo[]>();
+  const entryPoints = new Map<string, EntryInfo>();
   for (const e of r.entry.compute) {
-    entryPoints.set(e.name, e.resources.map((v) => bindingOf(name, v)).sort((a, b) => a.binding - b.binding));
+    const attr = e.attributes?.find((a) => a.name === 'workgroup_size')?.value;
+    const sizeArgs = attr === undefined || attr === null ? [] : Array.isArray(attr) ? attr.map(String) : [String(attr)];
+    const d = e.workgroupSize ?? [1, 1, 1];
+    entryPoints.set(e.name, {
+      bindings: e.resources.map((v) => bindingOf(name, v)).sort((a, b) => a.binding - b.binding),
+      sizeArgs,
+      defaultSize: [d[0] ?? 1, d[1] ?? 1, d[2] ?? 1],
+    });
   }
   return { entryPoints };
+}
+
+/** The workgroup size with overrides applied: an argument naming a given override takes its value. */
+function workgroupSize(e: EntryInfo, constants: Record<string, number>): [number, number, number] {
+  const size: [number, number, number] = [...e.defaultSize];
+  e.sizeArgs.forEach((a, i) => {
+    if (i < 3 && constants[a.trim()] !== undefined) size[i] = constants[a.trim()];
+  });
+  return size;
 }
 
 export class PipelineCache {
   private programs = new Map<string, Program>();
   private reflected = new Map<string, Reflected>();
   private modules = new Map<string, GPUShaderModule>();
+  private pending = new Map<string, Promise<Program>>();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -96,47 +137,89 @@ export class PipelineCache {
     return this.programs.size;
   }
 
-  get(spec: ProgramSpec): Program {
+  /** Whether the pipeline of `spec` is already built. */
+  has(spec: ProgramSpec): boolean {
+    return this.programs.has(this.plan(spec).key);
+  }
+
+  /** Resolve a spec (reflection only, no GPU objects): its cache key, bindings and workgroup size. */
+  plan(spec: ProgramSpec): ProgramPlan {
     const entryPoint = spec.entryPoint ?? 'main';
     const constants = spec.constants ?? {};
     const key = `${spec.name}:${entryPoint}:${Object.keys(constants)
       .sort()
       .map((k) => `${k}=${constants[k]}`)
       .join(',')}`;
-    const hit = this.programs.get(key);
-    if (hit) return hit;
-
     const moduleKey = `${spec.name}\u0000${spec.code}`;
     let info = this.reflected.get(moduleKey);
     if (!info) {
       info = reflect(spec.name, spec.code);
       this.reflected.set(moduleKey, info);
     }
-    const bindings = info.entryPoints.get(entryPoint);
-    if (!bindings) {
+    const entry = info.entryPoints.get(entryPoint);
+    if (!entry) {
       throw new Error(`${spec.name}.wgsl has no compute entry point '${entryPoint}' (has ${[...info.entryPoints.keys()].join(', ')})`);
     }
-    let module = this.modules.get(moduleKey);
+    return { key, name: spec.name, entryPoint, constants, moduleKey, bindings: entry.bindings, workgroupSize: workgroupSize(entry, constants) };
+  }
+
+  /** The pipeline of `spec`, built synchronously on a miss (the first use may stall a page). */
+  get(spec: ProgramSpec): Program {
+    const plan = this.plan(spec);
+    const hit = this.programs.get(plan.key);
+    if (hit) return hit;
+    const { layout, descriptor } = this.describe(spec, plan);
+    return this.store(plan, layout, this.device.createComputePipeline(descriptor));
+  }
+
+  /**
+   * The pipeline of `spec`, built with createComputePipelineAsync on a miss so the page keeps
+   * running while the driver compiles; concurrent requests for one key share one build.
+   */
+  getAsync(spec: ProgramSpec): Promise<Program> {
+    const plan = this.plan(spec);
+    const hit = this.programs.get(plan.key);
+    if (hit) return Promise.resolve(hit);
+    let pending = this.pending.get(plan.key);
+    if (!pending) {
+      const { layout, descriptor } = this.describe(spec, plan);
+      pending = this.device
+        .createComputePipelineAsync(descriptor)
+        .then((pipeline) => this.programs.get(plan.key) ?? this.store(plan, layout, pipeline))
+        .finally(() => this.pending.delete(plan.key));
+      this.pending.set(plan.key, pending);
+    }
+    return pending;
+  }
+
+  private describe(spec: ProgramSpec, plan: ProgramPlan): { layout: GPUBindGroupLayout; descriptor: GPUComputePipelineDescriptor } {
+    let module = this.modules.get(plan.moduleKey);
     if (!module) {
       module = this.device.createShaderModule({ label: `${spec.name}.wgsl`, code: spec.code });
-      this.modules.set(moduleKey, module);
+      this.modules.set(plan.moduleKey, module);
     }
-    const label = key;
+    const label = plan.key;
     const layout = this.device.createBindGroupLayout({
       label: `${label} layout`,
-      entries: bindings.map((b) => ({
+      entries: plan.bindings.map((b) => ({
         binding: b.binding,
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: b.kind === 'uniform' ? 'uniform' : b.kind === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
-    const pipeline = this.device.createComputePipeline({
+    const descriptor: GPUComputePipelineDescriptor = {
       label,
       layout: this.device.createPipelineLayout({ label: `${label} pipeline layout`, bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint, constants },
-    });
-    const program: Program = { label, pipeline, layout, bindings };
-    this.programs.set(key, program);
+      compute: { module, entryPoint: plan.entryPoint, constants: plan.constants },
+    };
+    return { layout, descriptor };
+  }
+
+  private store(plan: ProgramPlan, layout: GPUBindGroupLayout, pipeline: GPUComputePipeline): Program {
+    const program: Program = {
+      label: plan.key, name: plan.name, entryPoint: plan.entryPoint, workgroupSize: plan.workgroupSize, pipeline, layout, bindings: plan.bindings,
+    };
+    this.programs.set(plan.key, program);
     return program;
   }
 }

@@ -4,17 +4,32 @@
 import { BufferPool, Usage } from './buffer_pool';
 import { createGpu, describeAdapter, type AdapterKind, type DeviceOptions, type GpuHandle } from './device';
 import { packUniforms, PipelineCache, type Program, type ProgramSpec } from './pipeline_cache';
+import { Profiler, type DispatchCost, type Profile } from './profile';
+import { Tensor } from './tensor';
 
+export type { DispatchCost, DispatchRecord, Profile } from './profile';
 export type UniformValues = Record<string, number | readonly number[]>;
-/** A dispatch's resources by WGSL variable name: buffers for storage, plain objects for uniforms. */
-export type Resources = Record<string, GPUBuffer | UniformValues>;
+/**
+ * A dispatch's resources by WGSL variable name. Storage: a Tensor (bound over exactly its extent,
+ * from its bindOffset; its layout() bases are relative to that), an explicit GPUBufferBinding, or
+ * a GPUBuffer (bound whole). Uniforms: plain objects of member values. An entry the program does
+ * not use may be left undefined.
+ */
+export type Resources = Record<string, Tensor | GPUBuffer | GPUBufferBinding | UniformValues | undefined>;
 
 export interface RuntimeOptions extends DeviceOptions {
   /** Force a kernel variant by family name, e.g. { conv2d: 'tiled' } (benchmarks, tests). */
   variants?: Record<string, string>;
+  /**
+   * Tests: fold dispatch grids at this many workgroups per axis instead of 65535 (and refuse
+   * any unfolded axis above it), so folding is exercised at small sizes.
+   */
+  maxWorkgroupsPerDimension?: number;
 }
 
 const MAX_BATCHED_DISPATCHES = 256;
+/** Every WebGPU device supports this many workgroups per dispatch axis (the spec default). */
+const MAX_GROUPS_DEFAULT = 65535;
 /** Uniform structs of one batch share one buffer, each at a 256-byte aligned slot. */
 const UNIFORM_SLOT = 256;
 const UNIFORM_ARENA_BYTES = MAX_BATCHED_DISPATCHES * UNIFORM_SLOT;
@@ -24,6 +39,8 @@ export class Runtime {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   readonly variants: Record<string, string>;
+  /** Workgroups per dispatch axis that kernels fold their grids to (see RuntimeOptions). */
+  readonly maxGroups: number;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batched = 0;
@@ -31,12 +48,16 @@ export class Runtime {
   private uniformBuffer: GPUBuffer | null = null;
   private uniformBytes = 0;
   private error: string | null = null;
+  private profiler: Profiler | null = null;
+  /** Set while programsUsedBy() runs a pass without recording it: the specs it would build. */
+  private collecting: Map<string, ProgramSpec> | null = null;
 
   private constructor(readonly gpu: GpuHandle, options: RuntimeOptions) {
     this.device = gpu.device;
     this.pool = new BufferPool(this.device);
     this.pipelines = new PipelineCache(this.device);
     this.variants = { ...(options.variants ?? {}) };
+    this.maxGroups = Math.min(options.maxWorkgroupsPerDimension ?? MAX_GROUPS_DEFAULT, this.device.limits.maxComputeWorkgroupsPerDimension);
     this.device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.error ??= e.message;
@@ -62,7 +83,70 @@ export class Runtime {
 
   program(spec: ProgramSpec): Program {
     this.checkAlive();
+    if (this.collecting && !this.pipelines.has(spec)) {
+      // A dry pass: remember the spec, hand back its reflection only (dispatch records nothing).
+      const plan = this.pipelines.plan(spec);
+      this.collecting.set(plan.key, spec);
+      const stub = { label: plan.key, name: plan.name, entryPoint: plan.entryPoint, workgroupSize: plan.workgroupSize, bindings: plan.bindings };
+      return stub as unknown as Program;
+    }
     return this.pipelines.get(spec);
+  }
+
+  /**
+   * Run `pass` (e.g. a model forward) without recording or submitting any GPU work and return
+   * the specs of the pipelines it would build that are not cached yet. Reads fail inside it.
+   */
+  programsUsedBy(pass: () => unknown): ProgramSpec[] {
+    if (this.collecting) throw new Error('programsUsedBy: already collecting');
+    this.flush();
+    this.collecting = new Map();
+    try {
+      pass();
+      return [...this.collecting.values()];
+    } finally {
+      this.collecting = null;
+    }
+  }
+
+  /**
+   * Build pipelines with createComputePipelineAsync and cache them, so first use does not stall
+   * the page: `specs`, or every pipeline a pass would use (see programsUsedBy). Returns how many
+   * were built.
+   */
+  async warm(specs: readonly ProgramSpec[] | (() => unknown)): Promise<number> {
+    const list = typeof specs === 'function' ? this.programsUsedBy(specs) : specs;
+    const missing = list.filter((s) => !this.pipelines.has(s));
+    await Promise.all(missing.map((s) => this.pipelines.getAsync(s)));
+    this.checkAlive();
+    return missing.length;
+  }
+
+  /**
+   * Profiling mode: run `pass`, recording every dispatch it makes (see engine/profile.ts). With
+   * 'timestamp-query' each dispatch gets its own timestamped compute pass; without it only the
+   * wall time of the whole pass is measured, and the profile's `timing` and `note` say so.
+   */
+  async profile<T>(pass: () => T | Promise<T>): Promise<Profile<T>> {
+    if (this.profiler) throw new Error('profile: a profile is already running');
+    this.flush();
+    const profiler = (this.profiler = new Profiler(this.device, this.gpu.timestamps, MAX_BATCHED_DISPATCHES));
+    const t0 = performance.now();
+    let result: T;
+    try {
+      result = await pass();
+      await this.sync();
+    } finally {
+      this.flush();
+      this.profiler = null;
+    }
+    const wallMs = performance.now() - t0;
+    await profiler.finish();
+    const timing = profiler.timestamps ? 'timestamp-query' : 'wall-time';
+    const note = profiler.timestamps
+      ? 'GPU time per dispatch from timestamp queries (one compute pass per dispatch while profiling)'
+      : 'this device has no timestamp-query: only the wall time of the whole pass is available (gpuNs is null)';
+    return { records: profiler.records, timing, note, wallMs, result };
   }
 
   /** Throws if the device was lost or a WebGPU validation error was raised. */
@@ -87,36 +171,65 @@ export class Runtime {
     return (this.encoder ??= this.device.createCommandEncoder({ label: 'cnnvis batch' }));
   }
 
-  /** Record one dispatch. Uniform structs are packed by member name from the WGSL. */
-  dispatch(program: Program, resources: Resources, workgroups: readonly number[]): void {
+  /**
+   * Record one dispatch. Uniform structs are packed by member name from the WGSL. `cost` is the
+   * kernel's estimate of its FLOPs and bytes moved, kept by the profiling mode.
+   */
+  dispatch(program: Program, resources: Resources, workgroups: readonly number[], cost?: DispatchCost): void {
     this.checkAlive();
     const [x, y = 1, z = 1] = workgroups;
-    const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const maxWg = this.maxGroups;
     if (x > maxWg || y > maxWg || z > maxWg) {
-      throw new Error(`${program.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension ${maxWg}`);
+      throw new Error(`${program.label}: dispatch (${x}, ${y}, ${z}) exceeds ${maxWg} workgroups per dimension (fold the grid: sampleGrid / foldGrid)`);
     }
     if (x * y * z === 0) return;
-    const maxBinding = this.device.limits.maxStorageBufferBindingSize;
-    const entries: GPUBindGroupEntry[] = program.bindings.map((b) => {
+    const bound = program.bindings.map((b) => {
       const r = resources[b.name];
       if (r === undefined) throw new Error(`${program.label}: binding '${b.name}' was not given`);
       if (b.kind === 'uniform') {
-        if (r instanceof Object && 'usage' in r) throw new Error(`${program.label}: '${b.name}' is a uniform struct, got a buffer`);
-        return { binding: b.binding, resource: this.uniformSlot(packUniforms(program, b, r as UniformValues)) };
+        if (isStorage(r)) throw new Error(`${program.label}: '${b.name}' is a uniform struct, got a buffer`);
+        return { b, uniform: packUniforms(program, b, r as UniformValues) };
       }
-      if (!(r instanceof Object && 'usage' in r)) throw new Error(`${program.label}: '${b.name}' needs a buffer`);
-      const buf = r as GPUBuffer;
-      if (buf.size > maxBinding) {
-        throw new Error(`${program.label}: '${b.name}' is ${buf.size} bytes, over the device's maxStorageBufferBindingSize ${maxBinding}`);
-      }
-      return { binding: b.binding, resource: { buffer: buf } };
+      return { b, storage: this.storageBinding(program, b.name, r) };
     });
+    if (this.collecting) return;
+    const entries: GPUBindGroupEntry[] = bound.map(({ b, uniform, storage }) => ({ binding: b.binding, resource: uniform ? this.uniformSlot(uniform) : storage! }));
     const bindGroup = this.device.createBindGroup({ label: `${program.label} bind group`, layout: program.layout, entries });
-    const pass = this.computePass();
+    const record = this.profiler?.record(program, [x, y, z], cost);
+    const timestampWrites = record && this.profiler!.timestampWrites(record);
+    const pass = timestampWrites ? this.endPass().beginComputePass({ label: `${program.label} (profiled)`, timestampWrites }) : this.computePass();
     pass.setPipeline(program.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    if (timestampWrites) pass.end();
     if (++this.batched >= MAX_BATCHED_DISPATCHES) this.flush();
+  }
+
+  /** The binding of a storage resource, checked against the device's binding limits. */
+  private storageBinding(program: Program, name: string, r: Resources[string]): GPUBufferBinding {
+    let binding: GPUBufferBinding;
+    let what: string;
+    if (r instanceof Tensor) {
+      binding = r.binding();
+      what = `tensor '${r.label}'`;
+    } else if (isBuffer(r)) {
+      binding = { buffer: r, offset: 0, size: r.size };
+      what = `buffer '${r.label}'`;
+    } else if (isStorage(r)) {
+      const offset = r.offset ?? 0;
+      binding = { buffer: r.buffer, offset, size: r.size ?? r.buffer.size - offset };
+      what = `range of buffer '${r.buffer.label}'`;
+    } else {
+      throw new Error(`${program.label}: '${name}' needs a Tensor, GPUBuffer or GPUBufferBinding, got uniform values`);
+    }
+    const { maxStorageBufferBindingSize: max, minStorageBufferOffsetAlignment: align } = this.device.limits;
+    if (binding.size! > max) {
+      throw new Error(`${program.label}: binding '${name}' (${what}) spans ${binding.size} bytes, over the device's maxStorageBufferBindingSize ${max}`);
+    }
+    if (binding.offset! % align !== 0) {
+      throw new Error(`${program.label}: binding '${name}' (${what}) starts at byte ${binding.offset}, not a multiple of minStorageBufferOffsetAlignment ${align}`);
+    }
+    return binding;
   }
 
   /** Place a packed uniform struct in this batch's uniform arena (uploaded once, at flush). */
@@ -132,12 +245,12 @@ export class Runtime {
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    if (bytes > 0) this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    if (bytes > 0 && !this.collecting) this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   /** Zero a whole buffer (or a range) in command order. */
   clear(buf: GPUBuffer, offset = 0, bytes?: number): void {
-    this.endPass().clearBuffer(buf, offset, bytes);
+    if (!this.collecting) this.endPass().clearBuffer(buf, offset, bytes);
   }
 
   /** Submit everything recorded so far. */
@@ -151,7 +264,9 @@ export class Runtime {
     }
     if (this.encoder) {
       this.endPass();
+      const afterSubmit = this.profiler?.resolve(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
+      afterSubmit?.();
       this.encoder = null;
       this.batched = 0;
     }
@@ -167,6 +282,7 @@ export class Runtime {
 
   /** Copy `bytes` from `buf` at `offset` back to the CPU. */
   async readBuffer(buf: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    if (this.collecting) throw new Error('readBuffer: cannot read inside programsUsedBy (nothing is computed)');
     const staging = this.pool.acquire(bytes, Usage.MAP_READ | Usage.COPY_DST, 'readback');
     this.copy(buf, offset, staging, 0, bytes);
     this.flush();
@@ -189,4 +305,13 @@ export class Runtime {
     this.pool.trim();
     this.device.destroy();
   }
+}
+
+function isBuffer(r: unknown): r is GPUBuffer {
+  return r instanceof Object && 'usage' in r && 'mapAsync' in r;
+}
+
+/** A GPUBuffer or a GPUBufferBinding (anything but uniform values). */
+function isStorage(r: unknown): r is GPUBufferBinding {
+  return r instanceof Tensor || isBuffer(r) || (r instanceof Object && 'buffer' in r && isBuffer((r as GPUBufferBinding).buffer));
 }

@@ -9,6 +9,12 @@ import type { Runtime } from './runtime';
 
 export type Shape4 = readonly [number, number, number, number];
 
+/**
+ * Alignment of the byte offset at which tensors are bound: the largest value WebGPU allows for
+ * minStorageBufferOffsetAlignment (and minUniformBufferOffsetAlignment), so it suits every device.
+ */
+export const BIND_ALIGN = 256;
+
 export function shapeStr(s: readonly number[]): string {
   return `(${s.join(', ')})`;
 }
@@ -79,10 +85,37 @@ export class Tensor {
   get isContiguous(): boolean { return this.base === 0 && (this.n === 1 || this.batchStride === this.sampleSize); }
   get isDisposed(): boolean { return this.disposed; }
 
-  /** Uniform values that locate this tensor in its buffer (kernels use `<prefix>_base`, `<prefix>_stride`). */
+  /**
+   * Byte offset at which a dispatch binds this tensor: `base` aligned down to BIND_ALIGN, so a
+   * view deep into a large buffer (e.g. the weight arena) binds only its own extent.
+   */
+  get bindOffset(): number {
+    return Math.floor((this.base * 4) / BIND_ALIGN) * BIND_ALIGN;
+  }
+
+  /** `base` relative to bindOffset: the element index of sample 0 inside the bound range. */
+  get boundBase(): number {
+    return this.base - this.bindOffset / 4;
+  }
+
+  /**
+   * What `rt.dispatch` binds for this tensor: exactly its extent [base, base + (N-1)*batchStride +
+   * C*H*W) from bindOffset. BIND_ALIGN is a multiple of 16 bytes, so boundBase keeps base's
+   * alignment to vec4s.
+   */
+  binding(): GPUBufferBinding & { offset: number; size: number } {
+    this.assertLive();
+    const end = (this.base + (this.n - 1) * this.batchStride + this.sampleSize) * 4;
+    return { buffer: this.buffer, offset: this.bindOffset, size: end - this.bindOffset };
+  }
+
+  /**
+   * Uniform values that locate this tensor in its bound range (kernels use `<prefix>_base`,
+   * `<prefix>_stride`). The base is relative to bindOffset, so it agrees with binding().
+   */
   layout(prefix: string): Record<string, number> {
     this.assertLive();
-    return { [`${prefix}_base`]: this.base, [`${prefix}_stride`]: this.batchStride };
+    return { [`${prefix}_base`]: this.boundBase, [`${prefix}_stride`]: this.batchStride };
   }
 
   /** The view of channels [c0, c0 + count) of this tensor. */

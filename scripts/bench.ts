@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     if (args.networks) {
       results.networks = await runNetworkBench(args, ctx, log);
     } else {
-      const layers = benchLayers({ sharedDir: SHARED, batch: args.batch, quick: args.quick, filter: args.filter, model: args.model });
+      const layers = benchLayers({ sharedDir: SHARED, weightsDir: args.weightsDir, batch: args.batch, quick: args.quick, filter: args.filter, model: args.model });
       if (!layers.length) throw new Error('no layer matches the --filter / --model given');
       log(`${layers.length} layers x (forward, backward); estimated total ~${Math.ceil(estimateSeconds(layers, ctx))} s`);
       const rows = await runLayerBench(layers, ctx, log);

@@ -1,6 +1,8 @@
-// The command line: classify image files with a converted model.
+// The command line: classify image files with a converted model, or run a visualization technique
+// (engine/techniques/, the machinery in scripts/cli/techniques.ts).
 //
 //   npm run --silent cli -- classify --model squeezenet1_1 [--top 5] [--json] [--weights DIR] a.jpg b.png
+//   npm run --silent cli -- saliency --model squeezenet1_1 --out results/saliency a.jpg
 //
 // --json prints exactly one JSON line per image on stdout ({"file", "top": [{index, label, prob}]});
 // otherwise a small table per image. Errors go to stderr. Images are
@@ -10,24 +12,14 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRuntime, loadModel, type Prediction } from '../engine/index';
+import { TECHNIQUES } from '../engine/techniques/index';
 import { classifyImages, decodeFile, type DecodedFile } from './batch';
+import { MODELS, modelDir as weightsDir, modelName, positiveInt, REPO_ROOT, type ModelName } from './cli/models';
+import { runReceptiveField } from './cli/gallery';
+import { runTechnique, TECHNIQUE_USAGE } from './cli/techniques';
 
-const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const BATCH = 8;
-
-const MODELS = ['squeezenet1_1', 'googlenet', 'tinyvgg', 'alexnet', 'alexnet_caffe'] as const;
-type ModelName = (typeof MODELS)[number];
-
-/** How to produce each model's converted weights. */
-const WEIGHTS_HINT: Record<ModelName, string> = {
-  squeezenet1_1: 'run `npm run weights`',
-  googlenet: 'run `npm run weights`',
-  tinyvgg: 'run `npm run weights`',
-  alexnet: 'run `npm run weights -- --download alexnet` (or `npm run weights -- --pth alexnet-owt-7be5be79.pth`)',
-  alexnet_caffe: 'no pretrained BVLC AlexNet ships with cnnvis: convert the Caffe weights elsewhere into that folder (engine/models/alexnet.ts gives the spec)',
-};
 
 const USAGE = `Usage: npm run --silent cli -- classify --model <name> [options] <image files...>
 
@@ -44,7 +36,9 @@ Options:
 
 Weights: \`npm run weights\` converts squeezenet1_1, googlenet and tinyvgg from ../shared;
 AlexNet needs \`npm run weights -- --download alexnet\`; alexnet_caffe needs BVLC AlexNet weights
-converted elsewhere into weights/alexnet_caffe/.`;
+converted elsewhere into weights/alexnet_caffe/.
+
+${TECHNIQUE_USAGE}`;
 
 interface ClassifyArgs {
   model: ModelName;
@@ -55,17 +49,11 @@ interface ClassifyArgs {
   files: string[];
 }
 
-function positiveInt(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${v ?? 'nothing'}`);
-  return n;
-}
-
 /** Parse `classify ...` arguments; returns null for --help. */
 function parseArgs(argv: readonly string[]): ClassifyArgs | null {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || argv[0] === 'help') return null;
   const [command, ...rest] = argv;
-  if (command !== 'classify') throw new Error(`unknown command '${command}' (the command is 'classify'; see --help)`);
+  if (command !== 'classify') throw new Error(`unknown command '${command}' (commands: classify, ${TECHNIQUES.map((t) => t.name).join(', ')}; see --help)`);
   let model: string | undefined;
   const out: Omit<ClassifyArgs, 'model'> = { top: 5, json: false, weights: join(REPO_ROOT, 'weights'), batch: BATCH, files: [] };
   for (let i = 0; i < rest.length; i++) {
@@ -82,19 +70,14 @@ function parseArgs(argv: readonly string[]): ClassifyArgs | null {
     else if (a.startsWith('-') && a !== '-') throw new Error(`unknown option '${a}' (see --help)`);
     else out.files.push(a);
   }
-  if (model === undefined) throw new Error(`--model is required (${MODELS.join(', ')})`);
-  if (!(MODELS as readonly string[]).includes(model)) throw new Error(`unknown model '${model}' (known: ${MODELS.join(', ')})`);
+  const name = modelName(model);
   if (out.files.length === 0) throw new Error('no image files given');
-  return { model: model as ModelName, ...out };
+  return { model: name, ...out };
 }
 
 /** The folder holding the model's model.json, or an error saying how to produce it. */
 function modelDir(args: ClassifyArgs): string {
-  const dir = join(args.weights, args.model);
-  if (!existsSync(join(dir, 'model.json')) || !existsSync(join(dir, 'weights.safetensors'))) {
-    throw new Error(`no converted weights for ${args.model} in ${dir} (model.json and weights.safetensors); ${WEIGHTS_HINT[args.model]}`);
-  }
-  return dir;
+  return weightsDir(args.weights, args.model);
 }
 
 function printTable(file: string, model: string, top: Prediction[]): void {
@@ -148,6 +131,9 @@ async function classify(args: ClassifyArgs): Promise<number> {
 
 async function main(argv: readonly string[]): Promise<number> {
   try {
+    if (argv[0] === 'receptive-field') return runReceptiveField(argv.slice(1));
+    const technique = TECHNIQUES.find((t) => t.name === argv[0]);
+    if (technique) return await runTechnique(technique, argv.slice(1));
     const args = parseArgs(argv);
     if (!args) {
       console.log(USAGE);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, classify a few sample images with each converted model through the CLI,
-# then serve the page (http://127.0.0.1:${PORT:-5173}/) until interrupted. NO_SERVE=1 skips serving.
+# then build and serve the app (scripts/start.sh, http://127.0.0.1:${PORT:-5173}/) until interrupted.
+# NO_SERVE=1 skips serving.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,5 @@ echo "== tinyvgg"
 npm run --silent cli -- classify --model tinyvgg --top 3 "$tiny/boat_1.jpeg" "$tiny/koala_1.jpeg" "$tiny/pizza_1.jpeg"
 
 if [ "${NO_SERVE:-0}" = 1 ]; then exit 0; fi
-port="${PORT:-5173}"
-echo "== the page: http://127.0.0.1:$port/   (Chrome/Edge 113+ with WebGPU; Ctrl-C stops the server)"
-exec npx vite --host 127.0.0.1 --port "$port" --strictPort
+echo "== the app (npm start: build dist/, serve it until Ctrl-C)"
+exec bash scripts/start.sh

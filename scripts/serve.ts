@@ -5,7 +5,8 @@
 //   /weights/...  converted models in weights/ (Vite would serve them from the root anyway; the
 //                 route makes the content types and 404s explicit).
 //
-// `npm run dev` serves the page with them; tests/helpers/browser.ts starts the same server in-process.
+// `npm run dev` serves the page with them; tests/helpers/browser.ts starts the same server in-process;
+// `npm start` (scripts/start.sh) serves the built site (dist/) with them through `vite preview`.
 
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
@@ -47,11 +48,18 @@ function staticRoute(prefix: string, root: string) {
   };
 }
 
-/** Vite plugin: the /shared/ and /weights/ routes, ahead of Vite's own middleware. */
+/**
+ * Vite plugin: the /shared/ and /weights/ routes, ahead of Vite's own middleware, on the dev server
+ * (`npm run dev`) and on the preview server that `npm start` uses to serve the built dist/.
+ */
 export function cnnvisData(): Plugin {
   return {
     name: 'cnnvis-data',
     configureServer(server) {
+      server.middlewares.use(staticRoute('/shared/', sharedDir(server.config.root)));
+      server.middlewares.use(staticRoute('/weights/', resolve(server.config.root, 'weights')));
+    },
+    configurePreviewServer(server) {
       server.middlewares.use(staticRoute('/shared/', sharedDir(server.config.root)));
       server.middlewares.use(staticRoute('/weights/', resolve(server.config.root, 'weights')));
     },

@@ -60,6 +60,7 @@ struct Params {
   w_base: u32, b_base: u32,
   w_group: u32, w_row: u32, w_chan: u32, flip: u32,
   splits: u32, k_chunk: u32, split_stride: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 override WG: u32 = 64;
@@ -147,7 +148,10 @@ fn store_block(s: Block, n: u32, grp: u32, cl0: u32, pixel: u32, cols: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u) {
+fn conv2d_direct(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(WG, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let oy = gid.x / params.x_blocks;
   if (oy >= params.oh) { return; }
   let ox0 = (gid.x % params.x_blocks) * XB;
@@ -198,7 +202,10 @@ fn conv2d_direct(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 @compute @workgroup_size(WG)
-fn conv2d_1x1(@builtin(global_invocation_id) gid: vec3u) {
+fn conv2d_1x1(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(WG, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   if (gid.x >= params.x_blocks) { return; }
   let plane = params.h * params.w;
   let p0 = gid.x * XB;
@@ -233,6 +240,15 @@ fn conv2d_1x1(@builtin(global_invocation_id) gid: vec3u) {
 
 @group(0) @binding(5) var<storage, read> part: array<f32>;
 
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
+
 /** (c, ky, kx) of the flattened filter index k = (c * KH + ky) * KW + kx. */
 fn split_k(k: u32) -> vec3u {
   let kk = params.kh * params.kw;
@@ -254,8 +270,10 @@ var<workgroup> tile_w: array<vec4f, BK * (TM / 4u + 1u)>;  // [k][channel quad],
 var<workgroup> tile_x: array<vec4f, BK * TN / 4u>;         // [k][pixel quad]
 
 @compute @workgroup_size(TX, TY)
-fn conv2d_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+fn conv2d_tiled(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u,
                 @builtin(local_invocation_index) li: u32) {
+  let wid = logical_id(wid_in, nwg, vec3u(0u), vec3u(1u));
+  if (wid.z >= params.grid_z) { return; }
   let threads = TX * TY;
   let grp = wid.y / params.c_blocks;
   let c_tile = (wid.y % params.c_blocks) * TM;

@@ -41,6 +41,7 @@ struct Params {
   dx_base: u32, dx_stride: u32,
   w_base: u32,
   splits: u32, k_chunk: u32, split_stride: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 override WG: u32 = 64;
@@ -58,6 +59,15 @@ const CB = 4u;     // direct: input channels per invocation
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
+
 fn store(acc: vec4f, n: u32, grp: u32, cl0: u32, pixel: u32) {
   let plane = params.h * params.w;
   for (var i = 0u; i < CB; i++) {
@@ -67,7 +77,10 @@ fn store(acc: vec4f, n: u32, grp: u32, cl0: u32, pixel: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn backward_input_direct(@builtin(global_invocation_id) gid: vec3u) {
+fn backward_input_direct(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(WG, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let m = gid.x % params.x_blocks;
   let rest = gid.x / params.x_blocks;
   let phase = rest % params.sw;
@@ -155,8 +168,10 @@ var<workgroup> tile_w: array<vec4f, BK * (TM / 4u + 1u)>;  // [k][input-channel 
 var<workgroup> tile_g: array<vec4f, BK * TN / 4u>;         // [k][input-pixel quad]
 
 @compute @workgroup_size(TX, TY)
-fn backward_input_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+fn backward_input_tiled(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u,
                         @builtin(local_invocation_index) li: u32) {
+  let wid = logical_id(wid_in, nwg, vec3u(0u), vec3u(1u));
+  if (wid.z >= params.grid_z) { return; }
   let threads = TX * TY;
   let grp = wid.y / params.c_blocks;
   let c_tile = (wid.y % params.c_blocks) * TM;

@@ -30,6 +30,7 @@ struct Params {
   row_chunk: u32, split_stride: u32,
   x_base: u32, x_stride: u32,
   dy_base: u32, dy_stride: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 override WG: u32 = 64;
@@ -42,8 +43,20 @@ const KB = 4u;  // filter taps per invocation
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32>;
 
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
+
 @compute @workgroup_size(WG)
-fn backward_weights(@builtin(global_invocation_id) gid: vec3u) {
+fn backward_weights(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(WG, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   if (gid.x >= params.x_blocks) { return; }
   let kk = params.kh * params.kw;
   let ksize = params.cin_g * kk;
@@ -101,7 +114,10 @@ fn backward_weights(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 @compute @workgroup_size(WG)
-fn backward_bias(@builtin(global_invocation_id) gid: vec3u) {
+fn backward_bias(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(WG, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let co = gid.x;
   if (co >= params.cout) { return; }
   let plane_o = params.oh * params.ow;

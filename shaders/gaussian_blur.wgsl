@@ -7,11 +7,14 @@
 //
 // src and dst are located by <t>_base + n * <t>_stride + c * H * W + h * W + w (channel views work).
 // Bindings: 0 params (uniform), 1 src (read), 2 dst (read_write).
-// Dispatch: (ceil(H * W / 64), C, N); one invocation per output element, weights computed in
-// registers (the normalising sum alongside), no workgroup memory.
+// Dispatch: sampleGrid(C * H * W, N, WG): element i = gid.x + gid.y * num_workgroups.x * WG of
+// sample n = gid.z is channel i / (H * W), pixel i % (H * W) (x folds into y past 65535 groups).
+// One invocation per output element, weights computed in registers (the normalising sum
+// alongside), no workgroup memory.
 
 struct Params {
   height: u32, width: u32,
+  channels: u32,
   radius: u32,
   vertical: u32,
   inv_two_sigma2: f32,
@@ -19,18 +22,21 @@ struct Params {
   dst_base: u32, dst_stride: u32,
 }
 
+override WG: u32 = 64;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let plane = params.height * params.width;
-  let p = gid.x;
-  if (p >= plane) { return; }
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.channels * plane) { return; }
+  let p = i % plane;
   let h = i32(p / params.width);
   let w = i32(p % params.width);
-  let offset = gid.y * plane;
+  let offset = (i / plane) * plane;
   let s0 = params.src_base + gid.z * params.src_stride + offset;
   let r = i32(params.radius);
   var acc = 0.0;

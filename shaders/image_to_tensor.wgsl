@@ -22,11 +22,21 @@ struct Params {
   stddev: vec3<f32>,
   y_base: u32, y_stride: u32,
   sample: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> pixels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
 
 fn texel(x: u32, yy: u32) -> vec3f {
   let word = pixels[(params.crop_y + yy) * params.width + params.crop_x + x];
@@ -51,7 +61,10 @@ fn axis(o: u32, crop: u32, out: u32) -> vec3f {
 }
 
 @compute @workgroup_size(16, 16)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+fn main(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(16u, 16u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let ox = gid.x;
   let oy = gid.y;
   if (ox >= params.out_w || oy >= params.out_h) { return; }

@@ -28,6 +28,7 @@ struct Params {
   w_base: u32,
   b_base: u32,
   y_base: u32, y_stride: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 override TN: u32 = 1;
@@ -37,6 +38,15 @@ override TN: u32 = 1;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
 
 fn load4(a: u32) -> vec4f {
   return vec4f(x[a], x[a + 1u], x[a + 2u], x[a + 3u]);
@@ -61,7 +71,10 @@ fn finish(n: u32, o0: u32, acc: vec4f) {
 }
 
 @compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3u) {
+fn forward(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(64u, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let o0 = gid.x * 4u;
   if (o0 >= params.out_features) { return; }
   let n0 = gid.y * TN;

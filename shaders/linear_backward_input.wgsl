@@ -33,6 +33,7 @@ struct Params {
   dx_base: u32, dx_stride: u32,
   o_chunk: u32,
   dx_split: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 override TN: u32 = 1;
@@ -45,6 +46,15 @@ override NB: u32 = 1;   // samples per split-K workgroup, <= MAX_NB
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(4) var<storage, read> w4: array<vec4f>;
 
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
+
 fn store(n: u32, i0: u32, v: vec4f) {
   if (n >= params.n) { return; }
   for (var j = 0u; j < 4u; j++) {
@@ -53,7 +63,10 @@ fn store(n: u32, i0: u32, v: vec4f) {
 }
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+fn main(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(64u, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let i0 = gid.x * 4u;
   let K = params.in_features;
   if (i0 >= K) { return; }
@@ -93,7 +106,9 @@ fn dy_bases(z: u32) -> array<u32, MAX_NB> {
 }
 
 @compute @workgroup_size(256)
-fn split_k(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn split_k(@builtin(workgroup_id) wg_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let wg = logical_id(wg_in, nwg, vec3u(0u), vec3u(1u));
+  if (wg.z >= params.grid_z) { return; }
   let K = params.in_features;
   let i = wg.x * 256u + t;
   if (i >= K) { return; }
@@ -113,7 +128,9 @@ fn split_k(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
 }
 
 @compute @workgroup_size(64)
-fn split_k_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn split_k_vec4(@builtin(workgroup_id) wg_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let wg = logical_id(wg_in, nwg, vec3u(0u), vec3u(1u));
+  if (wg.z >= params.grid_z) { return; }
   let K4 = params.in_features / 4u;
   let i4 = wg.x * 64u + t;
   if (i4 >= K4) { return; }

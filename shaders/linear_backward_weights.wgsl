@@ -30,6 +30,7 @@ struct Params {
   out_features: u32,
   x_base: u32, x_stride: u32,
   dy_base: u32, dy_stride: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -40,6 +41,15 @@ struct Params {
 @group(0) @binding(5) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(6) var<storage, read_write> dw4: array<vec4f>;
 
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
+
 fn store(o: u32, i0: u32, v: vec4f) {
   if (o >= params.out_features) { return; }
   for (var j = 0u; j < 4u; j++) {
@@ -48,7 +58,10 @@ fn store(o: u32, i0: u32, v: vec4f) {
 }
 
 @compute @workgroup_size(64)
-fn weights(@builtin(global_invocation_id) gid: vec3u) {
+fn weights(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(64u, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let i0 = gid.x * 4u;
   let K = params.in_features;
   if (i0 >= K) { return; }
@@ -81,7 +94,9 @@ fn weights(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 @compute @workgroup_size(256)
-fn weights_cols(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn weights_cols(@builtin(workgroup_id) wg_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let wg = logical_id(wg_in, nwg, vec3u(0u), vec3u(1u));
+  if (wg.z >= params.grid_z) { return; }
   let K = params.in_features;
   let i = wg.x * 256u + t;
   if (i >= K) { return; }
@@ -102,7 +117,9 @@ fn weights_cols(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
 }
 
 @compute @workgroup_size(64)
-fn weights_cols_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn weights_cols_vec4(@builtin(workgroup_id) wg_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let wg = logical_id(wg_in, nwg, vec3u(0u), vec3u(1u));
+  if (wg.z >= params.grid_z) { return; }
   let K4 = params.in_features / 4u;
   let i4 = wg.x * 64u + t;
   if (i4 >= K4) { return; }
@@ -130,7 +147,10 @@ fn weights_cols_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation
 }
 
 @compute @workgroup_size(64)
-fn bias(@builtin(global_invocation_id) gid: vec3u) {
+fn bias(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(64u, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   let o = gid.x;
   if (o >= params.out_features) { return; }
   var acc = 0.0;

@@ -33,6 +33,7 @@ struct Params {
   w_base: u32,
   b_base: u32,
   y_base: u32, y_stride: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 const WG = 256u;
@@ -50,6 +51,15 @@ override NB: u32 = 1;   // samples per workgroup, <= MAX_NB
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(6) var<storage, read> w4: array<vec4f>;
+
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
 
 var<workgroup> red: array<f32, 2048>;   // RV values x WG partials
 var<private> acc: array<f32, ACC>;      // this invocation's R x NB partial sums, [r * NB + s]
@@ -92,7 +102,9 @@ fn reduce_and_store(t: u32, o0: u32, n0: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn forward(@builtin(workgroup_id) wg_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let wg = logical_id(wg_in, nwg, vec3u(0u), vec3u(1u));
+  if (wg.z >= params.grid_z) { return; }
   let o0 = wg.x * R;
   let n0 = wg.y * NB;
   var wr: array<u32, MAX_R>;
@@ -111,7 +123,9 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t:
 }
 
 @compute @workgroup_size(WG)
-fn forward_vec4(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn forward_vec4(@builtin(workgroup_id) wg_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let wg = logical_id(wg_in, nwg, vec3u(0u), vec3u(1u));
+  if (wg.z >= params.grid_z) { return; }
   let o0 = wg.x * R;
   let n0 = wg.y * NB;
   var wr: array<u32, MAX_R>;

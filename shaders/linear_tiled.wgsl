@@ -25,6 +25,7 @@ struct Params {
   w_base: u32,
   b_base: u32,
   y_base: u32, y_stride: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 const BO = 64u;   // outputs per workgroup (= invocations)
@@ -38,11 +39,22 @@ override BS: u32 = 1;   // samples per workgroup, <= MAX_BS
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
+
 var<workgroup> ws: array<f32, 1088>;   // BO rows of BK, pitch BK + 1 (no bank conflicts)
 var<workgroup> xs: array<f32, 256>;    // MAX_BS rows of BK
 
 @compute @workgroup_size(64)
-fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+fn forward(@builtin(workgroup_id) wg_in: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let wg = logical_id(wg_in, nwg, vec3u(0u), vec3u(1u));
+  if (wg.z >= params.grid_z) { return; }
   let o0 = wg.x * BO;
   let n0 = wg.y * BS;
   let K = params.in_features;

@@ -6,7 +6,8 @@
 //
 // Tensors are (N, C, H, W) channel views as in relu.wgsl.
 // Bindings: 0 params (uniform), 1 x (read), 2 dy (read), 3 dx (read_write).
-// Dispatch: (ceil(per_sample / WG), N); one invocation per element.
+// Dispatch: sampleGrid(per_sample, N, WG): i = gid.x + gid.y * num_workgroups.x * WG, n = gid.z;
+// one invocation per element.
 
 struct Params {
   per_sample: u32,
@@ -24,10 +25,10 @@ override WG: u32 = 256;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let i = gid.x;
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.per_sample) { return; }
-  let n = gid.y;
+  let n = gid.z;
   let g = dy[params.dy_base + n * params.dy_stride + i];
   var keep = true;
   if (params.mode != 2u) { keep = x[params.x_base + n * params.x_stride + i] > 0.0; }

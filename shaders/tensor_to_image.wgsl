@@ -16,14 +16,27 @@ struct Params {
   stddev: vec3<f32>,
   x_base: u32, x_stride: u32,
   sample: u32,
+  grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> pixels: array<u32>;
 
+// Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
+// foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
+// walks the logical grid (grid_x, grid_y, grid_z) x-fastest; z >= grid_z marks a surplus workgroup.
+fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
+  let l = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let g = vec3u(l % params.grid_x, (l / params.grid_x) % params.grid_y, l / (params.grid_x * params.grid_y));
+  return g * size + lid;
+}
+
 @compute @workgroup_size(16, 16)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+fn main(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(16u, 16u, 1u));
+  if (gid.z >= params.grid_z) { return; }
   if (gid.x >= params.width || gid.y >= params.height) { return; }
   let p = gid.y * params.width + gid.x;
   let plane = params.width * params.height;

@@ -1,16 +1,16 @@
-// The benchmark's correctness pieces (speed is never asserted): layer tables from the real
-// prototxts, FLOP counts, layout conversions, the timing loop, the CLI, and that the TF.js and
+// The benchmark's correctness pieces (speed is never asserted): layer tables from the models'
+// specs with the engine's shapes, FLOP counts, layout conversions, the timing loop, the CLI, and that the TF.js and
 // engine layers it times compute the same thing (both vs the float64 references).
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../scripts/bench/args';
 import { layerData, nchwToNhwc, nhwcToNchw, oihwToHwio, xShape, yShape } from '../scripts/bench/data';
 import { installNavigatorGpu } from '../scripts/bench/gpu';
-import { benchLayers, flops, id, type BenchLayer, type ConvShape } from '../scripts/bench/layers';
+import { benchLayers, benchSpec, flops, id, specLayers, type BenchLayer, type ConvShape, type ModelName } from '../scripts/bench/layers';
 import { defaultVariants, ourLayer, VARIANTS } from '../scripts/bench/ours';
-import { inferShapes, parsePrototxt } from '../scripts/bench/prototxt';
 import { startTfjs, tfLayer, type TfjsHandle } from '../scripts/bench/tfjs';
 import { measure, median } from '../scripts/bench/timing';
 import { loadModel } from '../engine/models/load';
@@ -26,77 +26,109 @@ import * as convRef from './reference/conv2d';
 import * as linRef from './reference/linear';
 
 const SHARED = join(__dirname, '..', '..', 'shared');
-const proto = (m: string) => readFileSync(join(SHARED, 'models', m, 'deploy.prototxt'), 'utf8');
+const WEIGHTS = join(__dirname, '..', 'weights');
+const NOWHERE = join(__dirname, 'no-such-dir');
+const dirs = { sharedDir: SHARED, weightsDir: WEIGHTS };
+/** Every conv or linear layer of a model, in order (not deduplicated). */
+const layersOf = (m: ModelName, kind: 'conv' | 'linear', weightsDir = WEIGHTS) =>
+  specLayers(m, benchSpec(m, { sharedDir: SHARED, weightsDir })).filter((l) => l[kind]);
+const byName = (layers: BenchLayer[]) => (name: string) => {
+  const l = layers.find((x) => x.name === name);
+  if (!l) throw new Error(`no layer ${name} among ${layers.map((x) => x.name).join(', ')}`);
+  return l.conv ?? l.linear;
+};
 
-describe('prototxt shape inference', () => {
-  it('parses nested blocks, repeated fields, strings and comments', () => {
-    const b = parsePrototxt('name: "n" # comment\nlayer { top: "a" top: "b" p { dim: 1 dim: 2 } }\nlayer { name: "x" }');
-    expect(b.get('name')).toEqual(['n']);
-    const layers = b.get('layer')!;
-    expect(layers).toHaveLength(2);
-    const first = layers[0] as Map<string, unknown[]>;
-    expect(first.get('top')).toEqual(['a', 'b']);
-    expect((first.get('p')![0] as Map<string, unknown[]>).get('dim')).toEqual(['1', '2']);
-  });
-
-  it('SqueezeNet 1.1: 26 convs, Caffe ceil pooling gives conv10 a 14x14 input', () => {
-    const net = inferShapes(proto('squeezenet1_1'));
-    expect(net.input).toEqual([3, 227, 227]);
-    expect(net.convs).toHaveLength(26);
-    const c = (name: string) => net.convs.find((x) => x.name === name)!;
-    expect(c('conv1')).toMatchObject({ cin: 3, h: 227, cout: 64, kernel: [3, 3], stride: [2, 2], oh: 113, ow: 113 });
+describe('layer list from the model specs, shapes from the engine', () => {
+  it('SqueezeNet 1.1: 26 convs, Caffe ceil pooling gives conv10 a 14x14 input; model.json and the prototxt agree', () => {
+    const convs = layersOf('squeezenet', 'conv');
+    expect(convs).toHaveLength(26);
+    const c = byName(convs);
+    expect(c('conv1')).toMatchObject({ cin: 3, h: 227, w: 227, cout: 64, kh: 3, kw: 3, sh: 2, sw: 2, oh: 113, ow: 113 });
     expect(c('fire2/squeeze1x1')).toMatchObject({ cin: 64, h: 56, cout: 16 });
-    expect(c('fire2/expand3x3')).toMatchObject({ cin: 16, h: 56, cout: 64, pad: [1, 1], oh: 56 });
+    expect(c('fire2/expand3x3')).toMatchObject({ cin: 16, h: 56, cout: 64, pad: [1, 1, 1, 1], oh: 56 });
     expect(c('fire9/squeeze1x1')).toMatchObject({ cin: 512, h: 14 });
     expect(c('conv10')).toMatchObject({ cin: 512, h: 14, w: 14, cout: 1000, oh: 14 });
+    // The converter run on the shared prototxt (no converted model) gives the same list.
+    expect(layersOf('squeezenet', 'conv', NOWHERE)).toEqual(convs);
+    expect(layersOf('squeezenet', 'linear')).toEqual([]);
   });
 
   it('GoogLeNet: 57 convs, inception concat channel counts, 1024 -> 1000 classifier', () => {
-    const net = inferShapes(proto('googlenet'));
-    expect(net.convs).toHaveLength(57);
-    const c = (name: string) => net.convs.find((x) => x.name === name)!;
-    expect(c('conv1/7x7_s2')).toMatchObject({ cin: 3, h: 224, cout: 64, kernel: [7, 7], pad: [3, 3], oh: 112 });
+    const convs = layersOf('googlenet', 'conv');
+    expect(convs).toHaveLength(57);
+    const c = byName(convs);
+    expect(c('conv1/7x7_s2')).toMatchObject({ cin: 3, h: 224, cout: 64, kh: 7, kw: 7, pad: [3, 3, 3, 3], oh: 112 });
     expect(c('inception_3a/1x1')).toMatchObject({ cin: 192, h: 28 });
     expect(c('inception_3b/1x1')).toMatchObject({ cin: 256, h: 28 });
     expect(c('inception_4a/1x1')).toMatchObject({ cin: 480, h: 14 });
     expect(c('inception_5b/1x1')).toMatchObject({ cin: 832, h: 7, cout: 384 });
-    expect(net.linears).toEqual([{ name: 'loss3/classifier', inFeatures: 1024, outFeatures: 1000 }]);
+    expect(layersOf('googlenet', 'linear')).toEqual([{ model: 'googlenet', name: 'loss3/classifier', same: [], linear: { n: 1, inFeatures: 1024, outFeatures: 1000 } }]);
+    expect(layersOf('googlenet', 'conv', NOWHERE)).toEqual(convs);
+  });
+
+  it('AlexNet, both forms, from engine/models/alexnet.ts: torchvision 224 input, Caffe 227 with groups', () => {
+    const tv = byName(layersOf('alexnet', 'conv'));
+    expect(tv('features.0')).toMatchObject({ cin: 3, h: 224, cout: 64, kh: 11, sh: 4, pad: [2, 2, 2, 2], oh: 55 });
+    expect(tv('features.3')).toMatchObject({ cin: 64, h: 27, cout: 192, oh: 27 });
+    expect(tv('features.10')).toMatchObject({ cin: 256, h: 13, cout: 256, oh: 13 });
+    const caffe = byName(layersOf('alexnet_caffe', 'conv'));
+    expect(caffe('conv1')).toMatchObject({ cin: 3, h: 227, cout: 96, pad: [0, 0, 0, 0], oh: 55 });
+    expect(caffe('conv2')).toMatchObject({ cin: 96, h: 27, cout: 256, groups: 2 });
+    expect(layersOf('alexnet', 'linear').map((l) => l.linear!.inFeatures)).toEqual([9216, 4096, 4096]);
+  });
+
+  it('prefers the converted model.json, and names the missing prototxt when there is neither', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'bench-spec-'));
+    try {
+      mkdirSync(join(tmp, 'googlenet'));
+      writeFileSync(join(tmp, 'googlenet', 'model.json'), JSON.stringify(TINY_CAFFE));
+      const got = benchLayers({ sharedDir: NOWHERE, weightsDir: tmp, batch: 2, model: 'googlenet' });
+      expect(got.map(id)).toEqual(['googlenet/c1', 'googlenet/c2a', 'googlenet/c2b', 'googlenet/fc b1', 'googlenet/fc b2']);
+      expect(got[0].conv).toMatchObject({ cin: 3, h: 13, w: 11, cout: 8, oh: 7, ow: 6 });
+      expect(got[2].conv).toMatchObject({ cin: 8, h: 3, w: 3, cout: 4 }); // after the ceil-mode pool
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    expect(() => benchSpec('googlenet', { sharedDir: NOWHERE, weightsDir: NOWHERE })).toThrow(/no-such-dir\/models\/googlenet\/deploy\.prototxt is missing/);
   });
 });
 
 describe('layer tables', () => {
-  const all = benchLayers({ sharedDir: SHARED, batch: 8 });
+  const all = benchLayers({ ...dirs, batch: 8 });
 
   it('lists distinct shapes only, naming the layers that share one', () => {
-    const goog = all.filter((l) => l.model === 'googlenet');
+    const goog = all.filter((l) => l.model === 'googlenet' && l.conv);
     expect(new Set(goog.map((l) => JSON.stringify(l.conv))).size).toBe(goog.length);
     expect(goog.reduce((s, l) => s + 1 + l.same.length, 0)).toBe(57);
     const sq = all.filter((l) => l.model === 'squeezenet');
     expect(sq.find((l) => l.name === 'fire2/expand3x3')!.same).toContain('fire3/expand3x3');
   });
 
-  it('has both AlexNet forms (Caffe with groups) and FC at batch 1 and 8', () => {
+  it('has both AlexNet forms (Caffe with groups), and every FC layer at batch 1 and 8', () => {
     expect(all.filter((l) => l.model === 'alexnet' && l.conv).map((l) => l.conv!.cout)).toEqual([64, 192, 384, 256, 256]);
-    const caffe = all.filter((l) => l.model === 'alexnet_caffe');
+    const caffe = all.filter((l) => l.model === 'alexnet_caffe' && l.conv);
     expect(caffe.map((l) => l.conv!.groups)).toEqual([1, 2, 1, 2, 2]);
     expect(caffe[0].conv).toMatchObject({ h: 227, oh: 55 });
-    expect(all.filter((l) => l.linear).map(id)).toEqual(['alexnet/fc6 b1', 'alexnet/fc7 b1', 'alexnet/fc8 b1', 'alexnet/fc6 b8', 'alexnet/fc7 b8', 'alexnet/fc8 b8']);
+    const fc = ['alexnet/classifier.1', 'alexnet/classifier.4', 'alexnet/classifier.6', 'alexnet_caffe/fc6', 'alexnet_caffe/fc7', 'alexnet_caffe/fc8', 'googlenet/loss3/classifier'];
+    expect(all.filter((l) => l.linear).map(id)).toEqual([...fc.map((f) => `${f} b1`), ...fc.map((f) => `${f} b8`)]);
   });
 
   it('counts FLOPs as 2 x multiply-adds, groups included', () => {
-    const a = all.find((l) => id(l) === 'alexnet/conv2')!;
+    const a = all.find((l) => id(l) === 'alexnet/features.3')!;
     expect(flops(a)).toBe(2 * 192 * 27 * 27 * 64 * 25);
     const g = all.find((l) => id(l) === 'alexnet_caffe/conv2')!;
     expect(flops(g)).toBe(2 * 256 * 27 * 27 * 48 * 25);
-    expect(flops(all.find((l) => id(l) === 'alexnet/fc6 b8')!)).toBe(2 * 8 * 9216 * 4096);
+    expect(flops(all.find((l) => id(l) === 'alexnet/classifier.1 b8')!)).toBe(2 * 8 * 9216 * 4096);
   });
 
   it('selects by --quick, --model and --filter', () => {
-    const quick = benchLayers({ sharedDir: SHARED, batch: 8, quick: true });
-    expect(quick.map(id)).toContain('alexnet_caffe/conv4');
-    expect(quick.length).toBeLessThan(10);
-    expect(benchLayers({ sharedDir: SHARED, batch: 8, model: 'alexnet' }).every((l) => l.model.startsWith('alexnet'))).toBe(true);
-    expect(benchLayers({ sharedDir: SHARED, batch: 4, filter: /fc8/ }).map(id)).toEqual(['alexnet/fc8 b1', 'alexnet/fc8 b4']);
+    const quick = benchLayers({ ...dirs, batch: 8, quick: true });
+    expect(quick.map(id)).toEqual([
+      'alexnet/features.10', 'alexnet_caffe/conv4', 'squeezenet/fire2/expand3x3', 'googlenet/inception_3a/3x3', 'alexnet/classifier.4 b1', 'alexnet/classifier.4 b8',
+    ]);
+    const alex = benchLayers({ ...dirs, batch: 8, model: 'alexnet' });
+    expect(new Set(alex.map((l) => l.model))).toEqual(new Set(['alexnet', 'alexnet_caffe']));
+    expect(benchLayers({ ...dirs, batch: 4, filter: /fc8|classifier\.6/ }).map(id)).toEqual(['alexnet/classifier.6 b1', 'alexnet_caffe/fc8 b1', 'alexnet/classifier.6 b4', 'alexnet_caffe/fc8 b4']);
   });
 });
 

@@ -99,7 +99,7 @@ describe('browser (Chromium, WebGPU on SwiftShader)', () => {
 
   it('switches to tinyvgg and classifies the sample thumbnail the user clicks', async () => {
     const s = page();
-    const picked = await s.page.$eval('cnn-app >>> select', (el) => {
+    const picked = await s.page.$eval('cnn-app >>> select#model', (el) => {
       const select = el as HTMLSelectElement;
       select.value = 'tinyvgg';
       select.dispatchEvent(new Event('change'));

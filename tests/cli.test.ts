@@ -2,16 +2,13 @@
 // arguments, --json lines on stdout and nothing else there, the human table, batching, and errors
 // on stderr with exit code 1 naming the culprit. Classification runs squeezenet1_1 on real images.
 
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, ROOT } from './helpers/cli';
 import { expectClose } from './helpers/close';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const VITE_NODE = join(ROOT, 'node_modules', 'vite-node', 'dist', 'cli.mjs');
 const SHARED = join(ROOT, process.env.CNNVIS_SHARED ?? '../shared');
 const IMAGES = join(SHARED, 'images', 'imagenet-samples');
 /** Sample images with their ILSVRC class index (imagenet-samples.tsv). */
@@ -21,21 +18,6 @@ const BOAT = join(SHARED, 'models', 'tinyvgg', 'samples', 'boat_1.jpeg');
 const TINY = ['koala_1.jpeg', 'pizza_2.jpeg', 'bus_1.jpeg'];
 /** Batched and one-at-a-time runs do the same float32 arithmetic per sample. */
 const BATCH_TOL = { atol: 1e-6, rtol: 1e-5 };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [VITE_NODE, 'scripts/cli.ts', '--', ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 interface Line {
   file: string;

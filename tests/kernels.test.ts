@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { sampleGrid } from '../engine/kernels/kernel';
 import { KERNELS } from '../engine/kernels/registry';
 import { sumStack } from '../engine/ops/sum';
-import { expectClose, FORWARD_TOL } from './helpers/close';
+import { EXACT, expectClose, FORWARD_TOL } from './helpers/close';
 import { gpu, size, track, upload } from './helpers/gpu';
 import { randomArray } from './helpers/random';
+import { expectView, prefilled } from './helpers/view_writes';
+import * as ref from './reference/sum';
 
 describe('kernel registry', () => {
   it('lists each family once', () => {
@@ -14,10 +16,48 @@ describe('kernel registry', () => {
 
   it.each(KERNELS.flatMap((k) => k.entryPoints.map((e) => [k.name, e, k] as const)))('%s:%s compiles with reflected layouts', async (_n, entryPoint, k) => {
     const rt = await gpu();
-    const program = rt.program({ name: k.name, code: k.code, entryPoint });
+    const spec = { name: k.name, code: k.code, entryPoint };
+    expect(rt.pipelines.has(spec)).toBe(false); // built here, inside the error scopes
+    rt.device.pushErrorScope('validation');
+    rt.device.pushErrorScope('internal');
+    const program = rt.program(spec);
+    const internal = await rt.device.popErrorScope();
+    const validation = await rt.device.popErrorScope();
+    expect({ validation: validation?.message ?? null, internal: internal?.message ?? null }).toEqual({ validation: null, internal: null });
     expect(program.bindings.length).toBeGreaterThan(0);
-    // A compile or validation error surfaces on the next check.
-    await rt.sync();
+  });
+
+  it('the error scopes catch a pipeline that does not compile', async () => {
+    const rt = await gpu();
+    rt.device.pushErrorScope('validation');
+    rt.pipelines.get({ name: 'broken', code: '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }', entryPoint: 'main' });
+    const error = await rt.device.popErrorScope();
+    expect(error?.message).toMatch(/broken/);
+  });
+});
+
+describe('expectView (the channel-view check every op test uses)', () => {
+  const shape = [2, 3, 1, 2];
+  const init = Float32Array.from({ length: 12 }, (_, i) => i + 1);
+  const want = [0.5, 0.25, 0.5, 0.25]; // channel 1 of both samples
+  const written = () => {
+    const got = Float32Array.from(init);
+    got.set([0.5, 0.25], 2);
+    got.set([0.5, 0.25], 8);
+    return got;
+  };
+  it('passes when only the view changed, and names a stray write outside it, even of zero or -0', () => {
+    expect(() => expectView(written(), shape, 1, 1, want, init, EXACT, 'ok')).not.toThrow();
+    const stray = written();
+    stray[11] = 0;
+    expect(() => expectView(stray, shape, 1, 1, want, init, EXACT, 'y')).toThrow(/y \(channels outside 1..1 must be untouched\).*\n.*at \(1, 2, 0, 1\): got 0, expected 12/);
+    const zeros = new Float32Array(12);
+    const negZero = Float32Array.from(zeros);
+    negZero[0] = -0;
+    expect(() => expectView(negZero, shape, 1, 1, [0, 0, 0, 0], zeros, EXACT, 'z')).toThrow(/float32 bits/);
+    const wrong = written();
+    wrong[8] = 0.75;
+    expect(() => expectView(wrong, shape, 1, 1, want, init, EXACT, 'v')).toThrow(/v \(channels 1..1\)/);
   });
 });
 
@@ -44,9 +84,7 @@ describe('sumStack (gradient accumulation)', () => {
     const data = randomArray(k * per, 3 + k);
     const stack = upload(rt, data, [k * shape[0], shape[1], shape[2], shape[3]], 'stack');
     const y = track(sumStack(stack, k, shape));
-    const want = new Float64Array(per);
-    for (let s = 0; s < k; s++) for (let i = 0; i < per; i++) want[i] += data[s * per + i];
-    expectClose(await y.read(), want, FORWARD_TOL, shape, 'sum');
+    expectClose(await y.read(), ref.sumStack(data, k), FORWARD_TOL, shape, 'sum');
   });
 
   it('writes into a channel view and leaves the other channels alone', async () => {
@@ -54,14 +92,9 @@ describe('sumStack (gradient accumulation)', () => {
     const shape = [2, 3, 4, 5] as const;
     const data = randomArray(2 * size(shape), 1);
     const stack = upload(rt, data, [4, 3, 4, 5], 'stack');
-    const bigData = randomArray(2 * 7 * 20, 2);
-    const big = upload(rt, bigData, [2, 7, 4, 5], 'big');
-    sumStack(stack, 2, shape, big.channels(2, 3));
-    const got = await big.read();
-    const want = Float64Array.from(bigData);
-    const per = size(shape);
-    for (let n = 0; n < 2; n++) for (let i = 0; i < 60; i++) want[n * 140 + 40 + i] = data[n * 60 + i] + data[per + n * 60 + i];
-    expectClose(got, want, FORWARD_TOL, [2, 7, 4, 5], 'sum into view');
+    const big = prefilled(rt, [2, 7, 4, 5], 2, 'big');
+    sumStack(stack, 2, shape, big.t.channels(2, 3));
+    expectView(await big.t.read(), big.t.shape, 2, 3, ref.sumStack(data, 2), big.init, FORWARD_TOL, 'sum into view');
   });
 
   it('rejects a stack whose size is not k times the shape', async () => {

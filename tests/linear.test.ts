@@ -7,6 +7,7 @@ import { expectClose, FD_TOL, FORWARD_TOL, GRAD_TOL } from './helpers/close';
 import { lossFn, numericGrad, pick } from './helpers/fd';
 import { gpu, size, track, upload } from './helpers/gpu';
 import { randomArray, toF64 } from './helpers/random';
+import { expectView, prefilled } from './helpers/view_writes';
 import * as ref from './reference/linear';
 
 /**
@@ -88,24 +89,15 @@ describe.each(LINEAR_VARIANTS)('linear forward, variant %s', (variant) => {
     const at = upload(rt, arena, [1, arena.length, 1, 1], 'arena');
     const wt = Tensor.view(rt, at.buffer, [outF, inF, 1, 1], 'w view', wAt);
     const bt = Tensor.view(rt, at.buffer, [1, outF, 1, 1], 'b view', wAt + w.length + 3);
-    const yBig = upload(rt, randomArray(n * (outF + 4), 7), [n, outF + 4, 1, 1], 'y big');
-    const before = await yBig.read();
-    linear(xt, wt, bt, { relu: true }, yBig.channels(2, outF));
-    const got = await yBig.read();
-    const want = Float64Array.from(before);
-    const yRef = ref.linearForward(x, w, b, n, inF, outF, true);
-    for (let s = 0; s < n; s++) for (let o = 0; o < outF; o++) want[s * (outF + 4) + 2 + o] = yRef[s * outF + o];
-    expectClose(got, want, FORWARD_TOL, yBig.shape, 'linear into a view');
+    const yBig = prefilled(rt, [n, outF + 4, 1, 1], 7, 'y big');
+    linear(xt, wt, bt, { relu: true }, yBig.t.channels(2, outF));
+    expectView(await yBig.t.read(), yBig.t.shape, 2, outF, ref.linearForward(x, w, b, n, inF, outF, true), yBig.init, FORWARD_TOL, 'linear into a view');
 
     // Backward to the input from the same weight view, into a channel view of a larger gradient.
     const dy = randomArray(n * outF, 8);
-    const dxBig = upload(rt, randomArray(n * xc * hw, 9), [n, xc, 1, hw], 'dx big');
-    const dxBefore = await dxBig.read();
-    linearBackwardInput(upload(rt, dy, [n, outF, 1, 1], 'dy'), wt, [n, 5, 1, hw], dxBig.channels(c0, 5));
-    const dxWant = Float64Array.from(dxBefore);
-    const dxRef = ref.linearBackwardInput(dy, w, n, inF, outF);
-    for (let s = 0; s < n; s++) for (let i = 0; i < inF; i++) dxWant[s * xc * hw + c0 * hw + i] = dxRef[s * inF + i];
-    expectClose(await dxBig.read(), dxWant, GRAD_TOL, dxBig.shape, 'linear dx into a view');
+    const dxBig = prefilled(rt, [n, xc, 1, hw], 9, 'dx big');
+    linearBackwardInput(upload(rt, dy, [n, outF, 1, 1], 'dy'), wt, [n, 5, 1, hw], dxBig.t.channels(c0, 5));
+    expectView(await dxBig.t.read(), dxBig.t.shape, c0, 5, ref.linearBackwardInput(dy, w, n, inF, outF), dxBig.init, GRAD_TOL, 'linear dx into a view');
 
     // Backward to the weights from the channel view of x.
     const { dw } = linearBackwardWeights(xt, upload(rt, dy, [n, outF, 1, 1], 'dy'), false);
@@ -177,13 +169,9 @@ describe.each(LINEAR_VARIANTS)('linear backward, variant %s', (variant) => {
     const dy = new Float32Array(n * outF);
     for (let s = 0; s < n; s++) dy.set(dyBig.subarray(s * (outF + 2) + 1, s * (outF + 2) + 1 + outF), s * outF);
     const dyView = upload(rt, dyBig, [n, outF + 2, 1, 1], 'dy big').channels(1, outF);
-    const dxBig = upload(rt, randomArray(n * 5 * 6, 17), [n, 5, 2, 3], 'dx big');
-    const before = await dxBig.read();
-    linearBackwardInput(dyView, upload(rt, w, [outF, inF, 1, 1], 'w'), [n, 2, 2, 3], dxBig.channels(2, 2));
-    const want = Float64Array.from(before);
-    const dxRef = ref.linearBackwardInput(dy, w, n, inF, outF);
-    for (let s = 0; s < n; s++) for (let i = 0; i < inF; i++) want[s * 30 + 12 + i] = dxRef[s * inF + i];
-    expectClose(await dxBig.read(), want, GRAD_TOL, dxBig.shape, 'linear dx into a view');
+    const dxBig = prefilled(rt, [n, 5, 2, 3], 17, 'dx big');
+    linearBackwardInput(dyView, upload(rt, w, [outF, inF, 1, 1], 'w'), [n, 2, 2, 3], dxBig.t.channels(2, 2));
+    expectView(await dxBig.t.read(), dxBig.t.shape, 2, 2, ref.linearBackwardInput(dy, w, n, inF, outF), dxBig.init, GRAD_TOL, 'linear dx into a view');
 
     const xBig = randomArray(n * 5 * 6, 18);
     const x = new Float32Array(n * inF);

@@ -4,32 +4,16 @@
 
 import { describe, expect, it } from 'vitest';
 import { alexnetCaffeSpec, alexnetTorchvisionSpec } from '../engine/models/alexnet';
-import { expectedTensors, loadModel } from '../engine/models/load';
-import { writeSafetensors } from '../engine/models/safetensors';
-import type { ModelSpec } from '../engine/models/spec';
+import { loadModel } from '../engine/models/load';
 import { Tensor } from '../engine/tensor';
 import { expectClose, GRAD_TOL } from './helpers/close';
+import { generatedWeights, weightsFile } from './helpers/generated_weights';
 import { gpu, track } from './helpers/gpu';
 import { randomArray } from './helpers/random';
 import { networkBackward, networkForward } from './reference/network';
 
 const PROB_TOL = { atol: 1e-4, rtol: 0 };
 const labels = Array.from({ length: 1000 }, (_, i) => `class ${i}`);
-
-/** He-scaled uniform weights (so activations neither vanish nor explode through 8 layers), small biases. */
-function generatedWeights(spec: ModelSpec, seed: number): Map<string, Float32Array> {
-  const w = new Map<string, Float32Array>();
-  let s = seed;
-  for (const l of spec.layers) {
-    for (const t of expectedTensors(l)) {
-      const count = t.shape.reduce((a, b) => a * b, 1);
-      const fanIn = t.name.endsWith('.weight') ? count / t.shape[0] : 1;
-      const scale = t.name.endsWith('.weight') ? Math.sqrt(6 / fanIn) : 0.05;
-      w.set(t.name, randomArray(count, s++, scale));
-    }
-  }
-  return w;
-}
 
 describe.each([
   ['torchvision', alexnetTorchvisionSpec(labels)],
@@ -38,7 +22,7 @@ describe.each([
   it('matches the float64 reference: probabilities, top-1, and a guided backprop gradient', async () => {
     const rt = await gpu();
     const weights = generatedWeights(spec, 100);
-    const bytes = writeSafetensors([...weights].map(([name, data]) => ({ name, data, shape: expectedTensors(spec.layers.find((l) => name.startsWith(`${l.name}.`))!).find((t) => t.name === name)!.shape })));
+    const bytes = weightsFile(spec, weights);
     const model = await loadModel(rt, { spec, weights: bytes, file: `generated ${spec.name}` });
     try {
       const { height, width } = spec.input;

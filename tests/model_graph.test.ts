@@ -1,114 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
 import { loadModel } from '../engine/models/load';
-import type { Model } from '../engine/models/graph';
 import type { BackwardSeed } from '../engine/models/backward';
 import { writeSafetensors } from '../engine/models/safetensors';
-import type { ConvLayer, LayerSpec, LinearLayer, ModelSpec, PoolLayer } from '../engine/models/spec';
-import { expectedTensors } from '../engine/models/load';
-import { Runtime } from '../engine/runtime';
+import type { LayerSpec, ModelSpec } from '../engine/models/spec';
 import { Tensor } from '../engine/tensor';
 import { expectClose, FD_TOL, FORWARD_TOL, GRAD_TOL } from './helpers/close';
 import { numericGrad, pick } from './helpers/fd';
 import { gpu, track, upload } from './helpers/gpu';
+import { build, dispatchLabels, FIRE, INCEPTION, randomWeights, refName, refSeed, relu, shapeOf, type Case } from './helpers/model_specs';
 import { randomArray } from './helpers/random';
 import { networkBackward, networkForward, type RefWeights } from './reference/network';
 import type { ReluRule } from './reference/relu';
-
-// ---- small specs -------------------------------------------------------------------------------
-
-type P4 = [number, number, number, number];
-const conv = (name: string, input: string, inC: number, outC: number, k: number, stride = 1, pad: P4 = [0, 0, 0, 0], groups = 1): ConvLayer => ({
-  type: 'conv', name, inputs: [input], inChannels: inC, outChannels: outC, kernel: [k, k], stride: [stride, stride], pad, groups, bias: true,
-});
-const relu = (name: string, input: string): LayerSpec => ({ type: 'relu', name, inputs: [input] });
-const pool = (type: 'maxpool' | 'avgpool', name: string, input: string, k: number, stride: number, pad: P4, ceil: boolean, countIncludePad?: boolean): PoolLayer => ({
-  type, name, inputs: [input], kernel: [k, k], stride: [stride, stride], pad, ceil, ...(countIncludePad === undefined ? {} : { countIncludePad }),
-});
-const linear = (name: string, input: string, inF: number, outF: number): LinearLayer => ({ type: 'linear', name, inputs: [input], inFeatures: inF, outFeatures: outF, bias: true });
-
-function spec(name: string, size: [number, number], layers: LayerSpec[], logits: string): ModelSpec {
-  return {
-    format: 'cnnvis-model', version: 1, name, source: 'test', logits, labels: [],
-    input: { name: 'data', channels: 3, height: size[0], width: size[1], channelOrder: 'rgb', scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
-    layers,
-  };
-}
-
-/** GoogLeNet-like: conv+relu, ceil max pool, LRN, a 3-branch inception, avg pool, dropout, flatten, linear+relu, linear, softmax. */
-const INCEPTION = spec('mini_inception', [23, 19], [
-  conv('conv1', 'data', 3, 8, 3, 2, [1, 0, 1, 1]), relu('relu1', 'conv1'),
-  pool('maxpool', 'pool1', 'relu1', 3, 2, [0, 0, 0, 0], true),
-  { type: 'lrn', name: 'norm1', inputs: ['pool1'], size: 5, alpha: 0.5, beta: 0.75, k: 2 },
-  conv('a/1x1', 'norm1', 8, 4, 1), relu('a/relu_1x1', 'a/1x1'),
-  conv('a/3x3_reduce', 'norm1', 8, 3, 1), relu('a/relu_3x3_reduce', 'a/3x3_reduce'),
-  conv('a/3x3', 'a/relu_3x3_reduce', 3, 5, 3, 1, [1, 1, 1, 1]), relu('a/relu_3x3', 'a/3x3'),
-  pool('maxpool', 'a/pool', 'norm1', 3, 1, [1, 1, 1, 1], false),
-  conv('a/pool_proj', 'a/pool', 8, 2, 1), relu('a/relu_pool_proj', 'a/pool_proj'),
-  { type: 'concat', name: 'a/output', inputs: ['a/relu_1x1', 'a/relu_3x3', 'a/relu_pool_proj'] },
-  pool('avgpool', 'pool2', 'a/output', 3, 2, [1, 1, 1, 1], true, false),
-  { type: 'dropout', name: 'drop', inputs: ['pool2'], ratio: 0.4 },
-  { type: 'flatten', name: 'flat', inputs: ['drop'] },
-  linear('fc1', 'flat', 99, 7), relu('relu_fc1', 'fc1'),
-  linear('fc2', 'relu_fc1', 7, 5),
-  { type: 'softmax', name: 'prob', inputs: ['fc2'] },
-], 'fc2');
-
-/** SqueezeNet-like: a fire module, grouped asymmetric-pad conv read by two layers (unfused ReLU), adaptive and global pools, a concat needing one copy. */
-const FIRE = spec('mini_fire', [17, 17], [
-  conv('conv1', 'data', 3, 6, 3, 2), relu('relu1', 'conv1'),
-  conv('fire/squeeze', 'relu1', 6, 4, 1), relu('fire/relu_squeeze', 'fire/squeeze'),
-  conv('fire/e1', 'fire/relu_squeeze', 4, 4, 1), relu('fire/relu_e1', 'fire/e1'),
-  conv('fire/e3', 'fire/relu_squeeze', 4, 4, 3, 1, [1, 1, 1, 1]), relu('fire/relu_e3', 'fire/e3'),
-  { type: 'concat', name: 'fire/concat', inputs: ['fire/relu_e1', 'fire/relu_e3'] },
-  conv('conv_g', 'fire/concat', 8, 6, 3, 1, [0, 1, 1, 0], 2), relu('relu_g', 'conv_g'),
-  { type: 'adaptiveavgpool', name: 'pool_a', inputs: ['conv_g'], output: [3, 2] },
-  { type: 'globalavgpool', name: 'gap', inputs: ['relu_g'] },
-  { type: 'flatten', name: 'flat_a', inputs: ['pool_a'] },
-  { type: 'concat', name: 'feat', inputs: ['gap', 'flat_a'] },
-  linear('fc', 'feat', 42, 4),
-], 'fc');
-
-interface Case {
-  spec: ModelSpec;
-  n: number;
-  model: Model;
-  weights: RefWeights;
-  input: Float32Array;
-}
-
-function randomWeights(s: ModelSpec, seed: number) {
-  return s.layers.flatMap(expectedTensors).map((t, i) => {
-    const fanIn = t.shape.length === 1 ? 4 : t.shape.slice(1).reduce((a, b) => a * b, 1);
-    return { ...t, data: randomArray(t.shape.reduce((a, b) => a * b, 1), seed + i, 1.5 / Math.sqrt(fanIn)) };
-  });
-}
-
-async function build(rt: Runtime, s: ModelSpec, n: number, seed: number): Promise<Case> {
-  const tensors = randomWeights(s, seed);
-  const model = await loadModel(rt, { spec: s, weights: writeSafetensors(tensors) });
-  const { channels, height, width } = s.input;
-  return { spec: s, n, model, weights: new Map(tensors.map((t) => [t.name, t.data])), input: randomArray(n * channels * height * width, seed + 100) };
-}
-
-const shapeOf = (c: Case) => [c.n, c.spec.input.channels, c.spec.input.height, c.spec.input.width];
-
-/** The reference layer whose output the GPU shows under `name` (a fused conv shows its ReLU's). */
-function refName(model: Model, name: string): string {
-  return model.layers.find((l) => l.name === name)!.fusedRelu ?? name;
-}
-
-/** The seed as a float64 gradient of the reference layer's shape. */
-function refSeed(c: Case, seed: BackwardSeed, shape: readonly number[]): Float64Array {
-  const [n, ch, h, w] = shape;
-  const g = new Float64Array(n * ch * h * w);
-  for (let s = 0; s < n; s++) {
-    if (seed.kind === 'class') g[s * ch + (typeof seed.index === 'number' ? seed.index : seed.index[s])] = 1;
-    if (seed.kind === 'neuron') g[((s * ch + seed.channel) * h + seed.y) * w + seed.x] = 1;
-    if (seed.kind === 'channel') g.fill(1, (s * ch + seed.channel) * h * w, (s * ch + seed.channel + 1) * h * w);
-  }
-  if (seed.kind === 'gradient') g.set(seed.gradient as Float32Array);
-  return g;
-}
 
 // ---- forward -------------------------------------------------------------------------------------
 
@@ -224,14 +126,8 @@ describe('concat without copies', () => {
       const rt = await gpu();
       const c = await build(rt, s, 2, 5);
       try {
-        const labels: string[] = [];
-        const spy = vi.spyOn(rt, 'dispatch').mockImplementation(function (this: Runtime, program, resources, wg) {
-          labels.push(program.label);
-          return Runtime.prototype.dispatch.call(this, program, resources, wg);
-        });
         const copySpy = vi.spyOn(rt, 'copy');
-        c.model.forward(upload(rt, c.input, shapeOf(c)));
-        spy.mockRestore();
+        const labels = dispatchLabels(rt, () => c.model.forward(upload(rt, c.input, shapeOf(c))));
         // INCEPTION's concats are all in place; FIRE's 'feat' copies its flattened input once.
         expect(labels.filter((l) => l.startsWith('copy:')).length).toBe(copies);
         expect(copySpy).not.toHaveBeenCalled();
@@ -276,11 +172,11 @@ describe('load errors', () => {
     await expect(load(s, randomWeights(FIRE, 1))).rejects.toThrow(msg);
   });
 
-  it('rejects an input of the wrong shape', async () => {
+  it('rejects an input with the wrong channel count', async () => {
     const rt = await gpu();
     const c = await build(rt, FIRE, 1, 1);
-    expect(() => c.model.forward(upload(rt, randomArray(3 * 16 * 17, 1), [1, 3, 16, 17]))).toThrow(
-      "model 'mini_fire' forward: input has shape (1, 3, 16, 17), expected (N, 3, 17, 17)",
+    expect(() => c.model.forward(upload(rt, randomArray(4 * 16 * 17, 1), [1, 4, 16, 17]))).toThrow(
+      "model 'mini_fire' forward: input has shape (1, 4, 16, 17), expected (N, 3, H, W)",
     );
     c.model.dispose();
   });

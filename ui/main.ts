@@ -1,13 +1,18 @@
-// Page entry: mounts <cnn-app> (declared in index.html) and exposes a small hook for end-to-end
-// tests and the console:
+// Page entry: mounts <cnn-app> (declared in index.html), restores the view the URL describes and
+// runs it, and exposes a small hook for end-to-end tests and the console:
 //   await window.cnnvis.classifyUrl('/shared/images/imagenet-samples/n02123045_tabby.JPEG', 'squeezenet1_1')
-// shows that image in the app, classifies it, and resolves with the top-5 the page printed.
+//   await window.cnnvis.open('?technique=saliency&model=tinyvgg&image=boat_1')
 
 import './cnn-app';
-import type { Prediction } from './session';
+import { loseDevice, type Prediction } from './session';
 
 export interface CnnvisHook {
+  /** Show that image in the app, classify it, and resolve with the top-5 the page printed. */
   classifyUrl(url: string, model?: string): Promise<Prediction[]>;
+  /** Go to the view a query string describes and run it (as opening that link does). */
+  open(search: string): Promise<void>;
+  /** Destroy the GPU device, as a driver reset would (the page must recover). */
+  loseDevice(): Promise<void>;
 }
 
 declare global {
@@ -24,4 +29,11 @@ window.cnnvis = {
     const result = await app.show({ name: url.split('/').pop() ?? url, url }, model);
     return result.top;
   },
+  async open(search) {
+    history.pushState(null, '', `${location.pathname}${search}`);
+    await app.applyView(search);
+  },
+  loseDevice,
 };
+
+void app.applyView(location.search);

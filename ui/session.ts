@@ -1,30 +1,82 @@
 // The page's link to the engine. The one WebGPU runtime and the loaded models live here, never in
 // an element: elements call these async functions and render their pending / done / error states.
+//
+// Work on one model is serialized (a model keeps the tensors of its last forward pass, so a
+// classification must not run in the middle of a technique). When the device is lost the runtime
+// and the models are dropped; the next call creates a new device and reloads the model, and
+// `sessionEvents` fires 'device-lost' so the page can say so.
 
 import { createRuntime, decodeImage, loadModel, type Model, type Prediction, type Runtime } from '../engine/index';
+import { modelFields } from '../engine/techniques/receptive_field';
+import type { Options, Presentation, RgbaImage, Technique } from '../engine/techniques/technique';
+import type { LayerInfo } from '../engine/index';
+import { weightsBase } from './sources';
 
 export type { Prediction };
 
 /** Models the page offers (those `npm run weights` converts from the shared folder). */
 export const PAGE_MODELS = ['squeezenet1_1', 'googlenet', 'tinyvgg'] as const;
-export type PageModel = (typeof PAGE_MODELS)[number];
+
+/** What the page shows about a loaded model. */
+export interface ModelInfo {
+  name: string;
+  /** Input (C, H, W). */
+  input: [number, number, number];
+  parameters: number;
+  layers: LayerInfo[];
+  /** Receptive field of each layer's units, in input pixels (the side of the largest square they see). */
+  receptiveField: Map<string, number>;
+  labels: string[];
+}
 
 export interface ClassifyResult {
   model: string;
   top: Prediction[];
-  /** Milliseconds: decode + preprocess, and the forward pass including the read-back. */
-  decodeMs: number;
+  /** Milliseconds: the forward pass including the read-back. */
   forwardMs: number;
 }
 
+export interface TechniqueRun {
+  presentation: Presentation;
+  ms: number;
+}
+
+/** Fires 'device-lost' (CustomEvent<string>, the reason) when the GPU device goes away. */
+export const sessionEvents = new EventTarget();
+
 let runtime: Promise<Runtime> | null = null;
 const models = new Map<string, Promise<Model>>();
+const locks = new Map<string, Promise<unknown>>();
+const images = new Map<string, Promise<RgbaImage>>();
+
+const NO_WEBGPU =
+  'This browser does not offer WebGPU. Open the page in Chrome or Edge 113+ (or Chromium started with ' +
+  '--enable-unsafe-webgpu), served over https or from http://127.0.0.1.';
+
+const NO_ADAPTER =
+  'WebGPU is switched off or offers no adapter in this browser (a blocklisted GPU or driver, or a flag). Open the page in ' +
+  'Chrome or Edge 113+ with hardware acceleration on (see chrome://gpu), or start Chromium with --enable-unsafe-webgpu ' +
+  '(on Linux also --enable-features=Vulkan), then reload.';
 
 function rt(): Promise<Runtime> {
-  runtime ??= createRuntime().catch((e: unknown) => {
-    runtime = null;
-    throw e;
-  });
+  if (typeof navigator !== 'undefined' && !navigator.gpu) return Promise.reject(new Error(NO_WEBGPU));
+  runtime ??= createRuntime().then(
+    (r) => {
+      r.gpu.lost.then((reason) => {
+        if (runtime === null) return;
+        runtime = null;
+        models.clear();
+        sessionEvents.dispatchEvent(new CustomEvent('device-lost', { detail: reason }));
+      });
+      return r;
+    },
+    (e: unknown) => {
+      runtime = null;
+      const why = e instanceof Error ? e.message : String(e);
+      if (/no WebGPU adapter/i.test(why)) throw new Error(NO_ADAPTER);
+      throw new Error(`No WebGPU device: ${why} (a GPU driver problem: reload the page, or try another browser).`);
+    },
+  );
   return runtime;
 }
 
@@ -33,38 +85,114 @@ export async function adapterDescription(): Promise<string> {
   return (await rt()).describe();
 }
 
-/** Load (once) the converted model served at /weights/<name>/. */
+/** For tests and demos: destroy the device as a driver crash would. */
+export async function loseDevice(): Promise<void> {
+  (await rt()).device.destroy();
+}
+
+/** Load (once) the converted model served at `<weights base><name>/`. */
 export function getModel(name: string): Promise<Model> {
   let m = models.get(name);
   if (!m) {
-    m = rt().then((r) => loadModel(r, `/weights/${name}/`));
+    const base = `${weightsBase()}${name}/`;
+    m = rt().then((r) =>
+      loadModel(r, base).catch((e: unknown) => {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new Error(`No weights for model '${name}' at ${base} (${why}). Convert them with \`npm run weights\`, ` +
+          `or point the page at them with ?weights=<base URL>. Models offered: ${PAGE_MODELS.join(', ')}.`);
+      }),
+    );
     m.catch(() => models.delete(name));
     models.set(name, m);
   }
   return m;
 }
 
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+/** Run `fn` with the model when no other work on it is in flight. */
+function withModel<T>(name: string, fn: (m: Model) => Promise<T>): Promise<T> {
+  const prev = locks.get(name) ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(() => getModel(name)).then(fn);
+  locks.set(name, next.catch(() => undefined));
+  return next;
 }
 
-/** Classify encoded image bytes (JPEG or PNG), decoded by the same decoder as the CLI. */
-export async function classifyBytes(bytes: Uint8Array, name: string, modelName: string, k = 5): Promise<ClassifyResult> {
-  const model = await getModel(modelName);
-  const t0 = performance.now();
-  const img = await decodeImage(bytes, name);
-  const input = model.preprocess(img.rgba, img.width, img.height);
-  const t1 = performance.now();
-  try {
-    const [top] = await model.classify(input, k);
-    return { model: modelName, top, decodeMs: t1 - t0, forwardMs: performance.now() - t1 };
-  } finally {
-    input.dispose();
+function countParameters(m: Model): number {
+  let n = 0;
+  for (const l of m.spec.layers) {
+    if (l.type === 'conv') n += (l.outChannels * l.inChannels * l.kernel[0] * l.kernel[1]) / l.groups + (l.bias ? l.outChannels : 0);
+    if (l.type === 'linear') n += l.outFeatures * l.inFeatures + (l.bias ? l.outFeatures : 0);
   }
+  return n;
 }
 
+/** The largest receptive field (side, input pixels) of each layer's units, from the engine's analysis. */
+function receptiveFields(m: Model): Map<string, number> {
+  return new Map([...modelFields(m)].map(([name, l]) => [name, Math.max(...l.fields.flatMap((f) => f.size))]));
+}
+
+export async function modelInfo(name: string): Promise<ModelInfo> {
+  const m = await getModel(name);
+  const i = m.spec.input;
+  return {
+    name, input: [i.channels, i.height, i.width], parameters: countParameters(m), layers: m.layers,
+    receptiveField: receptiveFields(m), labels: m.spec.labels,
+  };
+}
+
+/** Fetch and decode (once per URL) a JPEG or PNG, by the same decoder as the CLI. */
+export function loadImage(url: string, name = url): Promise<RgbaImage> {
+  let p = images.get(url);
+  if (!p) {
+    p = (async () => {
+      let res: Response;
+      try {
+        res = await fetch(url);
+      } catch (e) {
+        throw new Error(`${url}: cannot fetch (${e instanceof Error ? e.message : String(e)})`);
+      }
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+      const img = await decodeImage(new Uint8Array(await res.arrayBuffer()), name);
+      return { width: img.width, height: img.height, rgba: new Uint8ClampedArray(img.rgba.buffer, img.rgba.byteOffset, img.rgba.byteLength) };
+    })();
+    p.catch(() => images.delete(url));
+    images.set(url, p);
+  }
+  return p;
+}
+
+/** The top-k classes of an image. */
+export function classifyImage(img: RgbaImage, modelName: string, k = 5): Promise<ClassifyResult> {
+  return withModel(modelName, async (model) => {
+    const t0 = performance.now();
+    const input = model.preprocess(img.rgba, img.width, img.height);
+    try {
+      const [top] = await model.classify(input, k);
+      return { model: modelName, top, forwardMs: performance.now() - t0 };
+    } finally {
+      input.dispose();
+    }
+  });
+}
+
+/** Fetch, decode and classify the image at `url`. */
 export async function classifyUrl(url: string, modelName: string, k = 5): Promise<ClassifyResult> {
-  return classifyBytes(await fetchBytes(url), url.split('/').pop() ?? url, modelName, k);
+  return classifyImage(await loadImage(url, url.split('/').pop() ?? url), modelName, k);
+}
+
+/** Run a technique and present its result (views, raw array, summary). */
+export function runTechnique(
+  t: Technique,
+  modelName: string,
+  options: Options,
+  image: RgbaImage | undefined,
+  stem: string,
+  signal: AbortSignal,
+  onProgress: (done: number, total: number) => void,
+): Promise<TechniqueRun> {
+  return withModel(modelName, async (model) => {
+    const t0 = performance.now();
+    const ctx = { model, image, stem, signal, onProgress };
+    const result = await t.run(ctx, options);
+    return { presentation: t.present(result, ctx), ms: performance.now() - t0 };
+  });
 }

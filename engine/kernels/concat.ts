@@ -4,7 +4,7 @@
 import code from '../../shaders/copy.wgsl?raw';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel, sampleGrid } from './kernel';
+import { cost, defineKernel, sampleGrid } from './kernel';
 
 const WG = 256;
 
@@ -14,5 +14,5 @@ export const copyKernel = defineKernel({ name: 'copy', code });
 export function dispatchCopy(rt: Runtime, src: Tensor, dst: Tensor): void {
   const program = rt.program({ ...copyKernel, constants: { WG } });
   const params = { per_sample: dst.sampleSize, ...src.layout('src'), ...dst.layout('dst') };
-  rt.dispatch(program, { params, src: src.buffer, dst: dst.buffer }, sampleGrid(dst.sampleSize, dst.n, WG));
+  rt.dispatch(program, { params, src, dst }, sampleGrid(dst.sampleSize, dst.n, WG, rt.maxGroups), cost(0, [src, dst]));
 }

@@ -4,10 +4,9 @@
 import forwardCode from '../../shaders/conv2d.wgsl?raw';
 import backwardInputCode from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightsCode from '../../shaders/conv2d_backward_weights.wgsl?raw';
-import { TENSOR_USAGE } from '../buffer_pool';
-import type { Runtime } from '../runtime';
-import type { Tensor } from '../tensor';
-import { defineKernel, sampleGrid } from './kernel';
+import type { DispatchCost, Resources, Runtime } from '../runtime';
+import { Tensor } from '../tensor';
+import { cost, defineKernel, dispatchFolded, sampleGrid } from './kernel';
 import { dispatchSumStack } from './sum';
 
 /** 'direct': register-blocked, no workgroup memory (CPU adapters); 'tiled': implicit GEMM in workgroup memory (GPUs). */
@@ -92,6 +91,9 @@ function tiledLaunch(rt: Runtime, m: number, p: number, k: number, batches: numb
   return { tm: t.tm, tn: t.tn, kChunk, splits: Math.ceil(k / kChunk) };
 }
 
+/** Overrides of a tiled entry point; TX and TY (its workgroup size) are given so profiles see them. */
+const tileConstants = (tm: number, tn: number) => ({ BK, TM: tm, TN: tn, TX: tn / 4, TY: tm / 4 });
+
 /** Uniforms of an unsplit launch (direct entry points ignore them). */
 const UNSPLIT = { splits: 1, k_chunk: 0, split_stride: 0 };
 
@@ -107,6 +109,11 @@ export interface ConvGeometry {
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
+/** Multiply-adds x 2 of the convolution (forward, backward to the input and to the weights alike). */
+export function conv2dFlops(g: ConvGeometry): number {
+  return 2 * g.n * g.cout * g.oh * g.ow * (g.cin / g.groups) * g.kh * g.kw;
+}
+
 function shared(g: ConvGeometry) {
   const { cin, h, w, cout, oh, ow, kh, kw, sh, sw, pt, pl } = g;
   return { cin, h, w, cout, oh, ow, kh, kw, sh, sw, pt, pl, cin_g: cin / g.groups, cout_g: cout / g.groups };
@@ -121,30 +128,31 @@ export function conv2dVariant(rt: Runtime): Conv2dVariant {
 /** y = conv(x, w) + b (+ ReLU). A 1x1, stride-1, unpadded conv runs as a plain matrix product on the direct path. */
 export function dispatchConv2d(rt: Runtime, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, relu: boolean): void {
   const coutG = g.cout / g.groups;
-  const base = { ...shared(g), has_bias: b ? 1 : 0, relu: relu ? 1 : 0, ...x.layout('x'), ...y.layout('y'), w_base: w.base, b_base: b ? b.base : 0, ...directWeights(g, false) };
-  const buffers = { x: x.buffer, wt: w.buffer, b: (b ?? w).buffer };
+  const base = { ...shared(g), has_bias: b ? 1 : 0, relu: relu ? 1 : 0, ...x.layout('x'), ...y.layout('y'), w_base: w.boundBase, b_base: b ? b.boundBase : 0, ...directWeights(g, false) };
+  const buffers = { x, wt: w, b: b ?? w };
+  const flops = conv2dFlops(g);
   if (conv2dVariant(rt) === 'tiled' && coutG >= TILED_MIN_CHANNELS) {
     const npix = g.oh * g.ow;
     const ksize = (g.cin / g.groups) * g.kh * g.kw;
     const { tm, tn, kChunk, splits } = tiledLaunch(rt, coutG, npix, ksize, g.n * g.groups);
-    const program = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_tiled', constants: { BK, TM: tm, TN: tn } });
+    const program = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_tiled', constants: tileConstants(tm, tn) });
     const tiles = { x_blocks: ceil(npix, tn), c_blocks: ceil(coutG, tm), k_chunk: kChunk, splits };
     const grid = [tiles.x_blocks, g.groups * tiles.c_blocks, g.n * splits];
     if (splits === 1) {
-      rt.dispatch(program, { params: { ...base, ...tiles, split_stride: 0 }, ...buffers, y: y.buffer }, grid);
+      dispatchFolded(rt, program, { params: { ...base, ...tiles, split_stride: 0 }, ...buffers, y }, grid, cost(flops, [x, w, b, y], 'tiled'));
       return;
     }
-    // Partial sums of every split into a dense (S, N, Cout, OH*OW) scratch buffer, then summed into y.
+    // Partial sums of every split into a dense (S, N, Cout, OH*OW) scratch tensor, then summed into y.
     const perSample = g.cout * npix;
-    const part = rt.pool.acquire(4 * splits * g.n * perSample, TENSOR_USAGE, 'conv2d.split_k');
+    const part = Tensor.empty(rt, [splits * g.n, g.cout, g.oh, g.ow], 'conv2d.split_k');
     const partLayout = { y_base: 0, y_stride: perSample, split_stride: g.n * perSample, has_bias: 0, relu: 0 };
-    rt.dispatch(program, { params: { ...base, ...tiles, ...partLayout }, ...buffers, y: part }, grid);
+    dispatchFolded(rt, program, { params: { ...base, ...tiles, ...partLayout }, ...buffers, y: part }, grid, cost(flops, [x, w, part], 'tiled'));
     const sum = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_split_sum', constants: { WG } });
-    rt.dispatch(sum, { params: { ...base, ...tiles, split_stride: g.n * perSample }, b: buffers.b, y: y.buffer, part }, sampleGrid(perSample, g.n, WG));
-    rt.pool.release(part);
+    dispatchFolded(rt, sum, { params: { ...base, ...tiles, split_stride: g.n * perSample }, b: buffers.b, y, part }, sampleGrid(perSample, g.n, WG, rt.maxGroups), cost(part.size, [part, b, y], 'tiled'));
+    part.dispose();
     return;
   }
-  dispatchDirect(rt, g, base, { ...buffers, y: y.buffer });
+  dispatchDirect(rt, g, base, { ...buffers, y }, cost(flops, [x, w, b, y], 'direct'));
 }
 
 /**
@@ -161,13 +169,13 @@ function directWeights(g: ConvGeometry, transposed: boolean) {
 }
 
 /** conv2d_direct, or conv2d_1x1 for a pointwise conv, over the forward geometry g. */
-function dispatchDirect(rt: Runtime, g: ConvGeometry, params: Record<string, number>, buffers: Record<string, GPUBuffer>): void {
+function dispatchDirect(rt: Runtime, g: ConvGeometry, params: Record<string, number>, buffers: Resources, c: DispatchCost): void {
   const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w;
   const xBlocks = pointwise ? ceil(g.h * g.w, DIRECT_XB) : ceil(g.ow, DIRECT_XB);
   const program = rt.program({ ...conv2dKernel, entryPoint: pointwise ? 'conv2d_1x1' : 'conv2d_direct', constants: { WG: DIRECT_WG } });
   const cBlocks = ceil(g.cout / g.groups, DIRECT_CB);
   const all = { ...params, ...UNSPLIT, x_blocks: xBlocks, c_blocks: cBlocks };
-  rt.dispatch(program, { params: all, ...buffers }, [ceil(pointwise ? xBlocks : g.oh * xBlocks, DIRECT_WG), g.groups * cBlocks, g.n]);
+  dispatchFolded(rt, program, { params: all, ...buffers }, [ceil(pointwise ? xBlocks : g.oh * xBlocks, DIRECT_WG), g.groups * cBlocks, g.n], c);
 }
 
 /**
@@ -176,23 +184,24 @@ function dispatchDirect(rt: Runtime, g: ConvGeometry, params: Record<string, num
  */
 export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Tensor, w: Tensor, dx: Tensor): void {
   const cinG = g.cin / g.groups;
-  const base = { ...shared(g), ...dy.layout('dy'), ...dx.layout('dx'), w_base: w.base };
+  const base = { ...shared(g), ...dy.layout('dy'), ...dx.layout('dx'), w_base: w.boundBase };
+  const flops = conv2dFlops(g);
   if (conv2dVariant(rt) === 'tiled' && cinG >= TILED_MIN_CHANNELS && g.sh === 1 && g.sw === 1) {
     const plane = g.h * g.w;
     const { tm, tn, kChunk, splits } = tiledLaunch(rt, cinG, plane, (g.cout / g.groups) * g.kh * g.kw, g.n * g.groups);
-    const program = rt.program({ ...conv2dBackwardInputKernel, entryPoint: 'backward_input_tiled', constants: { BK, TM: tm, TN: tn } });
+    const program = rt.program({ ...conv2dBackwardInputKernel, entryPoint: 'backward_input_tiled', constants: tileConstants(tm, tn) });
     const tiles = { x_blocks: ceil(plane, tn), c_blocks: ceil(cinG, tm), k_chunk: kChunk, splits };
     const grid = [tiles.x_blocks, g.groups * tiles.c_blocks, g.n * splits];
     if (splits === 1) {
-      rt.dispatch(program, { params: { ...base, ...tiles, split_stride: 0 }, dy: dy.buffer, wt: w.buffer, dx: dx.buffer }, grid);
+      dispatchFolded(rt, program, { params: { ...base, ...tiles, split_stride: 0 }, dy, wt: w, dx }, grid, cost(flops, [dy, w, dx], 'tiled'));
       return;
     }
     // Partial sums of every split into a dense (S, N, Cin, H*W) stack, then the stack sum into dx.
-    const part = rt.pool.acquire(4 * splits * dx.size, TENSOR_USAGE, 'conv2d.dx.split_k');
+    const part = Tensor.empty(rt, [splits * g.n, g.cin, g.h, g.w], 'conv2d.dx.split_k');
     const partLayout = { dx_base: 0, dx_stride: dx.sampleSize, split_stride: dx.size };
-    rt.dispatch(program, { params: { ...base, ...tiles, ...partLayout }, dy: dy.buffer, wt: w.buffer, dx: part }, grid);
+    dispatchFolded(rt, program, { params: { ...base, ...tiles, ...partLayout }, dy, wt: w, dx: part }, grid, cost(flops, [dy, w, part], 'tiled'));
     dispatchSumStack(rt, part, splits, dx);
-    rt.pool.release(part);
+    part.dispose();
     return;
   }
   if (g.sh === 1 && g.sw === 1) {
@@ -202,14 +211,14 @@ export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Te
       n: g.n, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, oh: g.h, ow: g.w, kh: g.kh, kw: g.kw, sh: 1, sw: 1,
       pt: g.kh - 1 - g.pt, pl: g.kw - 1 - g.pl, groups: g.groups,
     };
-    const params = { ...shared(t), has_bias: 0, relu: 0, ...dy.layout('x'), ...dx.layout('y'), w_base: w.base, b_base: 0, ...directWeights(g, true) };
-    dispatchDirect(rt, t, params, { x: dy.buffer, wt: w.buffer, b: w.buffer, y: dx.buffer });
+    const params = { ...shared(t), has_bias: 0, relu: 0, ...dy.layout('x'), ...dx.layout('y'), w_base: w.boundBase, b_base: 0, ...directWeights(g, true) };
+    dispatchDirect(rt, t, params, { x: dy, wt: w, b: w, y: dx }, cost(flops, [dy, w, dx], 'direct'));
     return;
   }
   const xBlocks = ceil(ceil(g.w, g.sw), BLOCK);
   const program = rt.program({ ...conv2dBackwardInputKernel, entryPoint: 'backward_input_direct', constants: { WG } });
   const params = { ...base, ...UNSPLIT, x_blocks: xBlocks, c_blocks: ceil(cinG, BLOCK) };
-  rt.dispatch(program, { params, dy: dy.buffer, wt: w.buffer, dx: dx.buffer }, [ceil(g.h * g.sw * xBlocks, WG), g.groups * params.c_blocks, g.n]);
+  dispatchFolded(rt, program, { params, dy, wt: w, dx }, [ceil(g.h * g.sw * xBlocks, WG), g.groups * params.c_blocks, g.n], cost(flops, [dy, w, dx], 'direct'));
 }
 
 /** Split the backward to the weights' reduction into chunks of at least this many rows. */
@@ -231,16 +240,17 @@ export function dispatchConv2dBackwardWeights(rt: Runtime, g: ConvGeometry, x: T
   const splits = ceil(rows, rowChunk);
   const params = { ...shared(g), x_blocks: xBlocks, c_blocks: cBlocks, n: g.n, row_chunk: rowChunk, split_stride: dw.size, ...x.layout('x'), ...dy.layout('dy') };
   const weights = rt.program({ ...conv2dBackwardWeightsKernel, entryPoint: 'backward_weights', constants: { WG } });
+  const flops = conv2dFlops(g);
   if (splits === 1) {
-    rt.dispatch(weights, { params: { ...params, split_stride: 0 }, x: x.buffer, dy: dy.buffer, dw: dw.buffer }, grid);
+    dispatchFolded(rt, weights, { params: { ...params, split_stride: 0 }, x, dy, dw }, grid, cost(flops, [x, dy, dw]));
   } else {
-    const part = rt.pool.acquire(4 * splits * dw.size, TENSOR_USAGE, 'conv2d.dw.split_k');
-    rt.dispatch(weights, { params, x: x.buffer, dy: dy.buffer, dw: part }, [...grid, splits]);
+    const part = Tensor.empty(rt, [splits * dw.n, dw.c, dw.h, dw.w], 'conv2d.dw.split_k');
+    dispatchFolded(rt, weights, { params, x, dy, dw: part }, [...grid, splits], cost(flops, [x, dy, part]));
     dispatchSumStack(rt, part, splits, dw);
-    rt.pool.release(part);
+    part.dispose();
   }
   if (db) {
     const bias = rt.program({ ...conv2dBackwardWeightsKernel, entryPoint: 'backward_bias', constants: { WG } });
-    rt.dispatch(bias, { params, dy: dy.buffer, db: db.buffer }, [ceil(g.cout, WG)]);
+    dispatchFolded(rt, bias, { params, dy, db }, [ceil(g.cout, WG)], cost(dy.size, [dy, db]));
   }
 }

@@ -7,11 +7,13 @@ import blurCode from '../../shaders/gaussian_blur.wgsl?raw';
 import { Usage } from '../buffer_pool';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel } from './kernel';
+import { cost, defineKernel, dispatchFolded, sampleGrid } from './kernel';
 
 export const imageToTensorKernel = defineKernel({ name: 'image_to_tensor', code: toTensorCode });
 export const tensorToImageKernel = defineKernel({ name: 'tensor_to_image', code: toImageCode });
 export const gaussianBlurKernel = defineKernel({ name: 'gaussian_blur', code: blurCode });
+
+const BLUR_WG = 64;
 
 export type Vec3 = [number, number, number];
 export interface Normalization { bgr: boolean; scale: number; mean: Vec3; std: Vec3 }
@@ -29,7 +31,8 @@ export function dispatchImageToTensor(rt: Runtime, rgba: Uint8Array | Uint8Clamp
     width, crop_x: cx, crop_y: cy, crop_w: cw, crop_h: ch, out_w: y.w, out_h: y.h,
     bgr: norm.bgr ? 1 : 0, scale: norm.scale, mean: norm.mean, stddev: norm.std, ...y.layout('y'), sample,
   };
-  rt.dispatch(rt.program(imageToTensorKernel), { params, pixels, y: y.buffer }, [Math.ceil(y.w / 16), Math.ceil(y.h / 16)]);
+  const out = y.c * y.h * y.w;
+  dispatchFolded(rt, rt.program(imageToTensorKernel), { params, pixels: { buffer: pixels, offset: 0, size: pixels.size }, y }, [Math.ceil(y.w / 16), Math.ceil(y.h / 16)], cost(8 * out, [out, y.h * y.w]));
   rt.pool.releaseAfterSubmit(pixels);
 }
 
@@ -39,7 +42,8 @@ export async function dispatchTensorToImage(rt: Runtime, x: Tensor, norm: Normal
   const pixels = rt.pool.acquire(bytes, Usage.STORAGE | Usage.COPY_SRC, 'image pixels out');
   try {
     const params = { width: x.w, height: x.h, bgr: norm.bgr ? 1 : 0, scale: norm.scale, mean: norm.mean, stddev: norm.std, ...x.layout('x'), sample };
-    rt.dispatch(rt.program(tensorToImageKernel), { params, x: x.buffer, pixels }, [Math.ceil(x.w / 16), Math.ceil(x.h / 16)]);
+    const plane = x.h * x.w;
+    dispatchFolded(rt, rt.program(tensorToImageKernel), { params, x, pixels: { buffer: pixels, offset: 0, size: pixels.size } }, [Math.ceil(x.w / 16), Math.ceil(x.h / 16)], cost(6 * plane, [4 * plane]));
     return new Uint8ClampedArray(await rt.readBuffer(pixels, 0, bytes));
   } finally {
     rt.pool.release(pixels);
@@ -49,8 +53,9 @@ export async function dispatchTensorToImage(rt: Runtime, x: Tensor, norm: Normal
 /** One axis of the separable blur, src -> dst (same shape). radius 0 with sigma <= 0 copies. */
 export function dispatchBlurPass(rt: Runtime, src: Tensor, dst: Tensor, sigma: number, radius: number, vertical: boolean): void {
   const params = {
-    height: src.h, width: src.w, radius, vertical: vertical ? 1 : 0,
+    height: src.h, width: src.w, channels: src.c, radius, vertical: vertical ? 1 : 0,
     inv_two_sigma2: sigma > 0 ? 1 / (2 * sigma * sigma) : 0, ...src.layout('src'), ...dst.layout('dst'),
   };
-  rt.dispatch(rt.program(gaussianBlurKernel), { params, src: src.buffer, dst: dst.buffer }, [Math.ceil((src.h * src.w) / 64), src.c, src.n]);
+  const program = rt.program({ ...gaussianBlurKernel, constants: { WG: BLUR_WG } });
+  rt.dispatch(program, { params, src, dst }, sampleGrid(src.sampleSize, src.n, BLUR_WG, rt.maxGroups), cost(dst.size * (2 * radius + 1) * 4, [src, dst]));
 }

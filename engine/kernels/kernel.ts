@@ -1,6 +1,9 @@
 // A kernel family's identity: its WGSL and entry points. Every family is listed in registry.ts.
 
-import type { ProgramSpec } from '../pipeline_cache';
+import type { Program, ProgramSpec } from '../pipeline_cache';
+import type { Resources, Runtime, UniformValues } from '../runtime';
+import type { DispatchCost } from '../profile';
+import type { Tensor } from '../tensor';
 
 export interface KernelDef {
   name: string;
@@ -16,15 +19,46 @@ export function defineKernel(def: { name: string; code: string; entryPoints?: re
   return { ...def, entryPoints, entryPoint: entryPoints[0] };
 }
 
-const MAX_GROUPS = 65535;
+/** Largest workgroup count per dispatch axis every WebGPU device supports (maxComputeWorkgroupsPerDimension default). */
+export const MAX_GROUPS = 65535;
 
 /**
  * Workgroups for `count` invocations per sample over `n` samples, as the element-wise shaders
  * expect: x folds into y past 65535 groups (i = gid.x + gid.y * num_workgroups.x * WG), samples
  * run along z.
  */
-export function sampleGrid(count: number, n: number, wg: number): [number, number, number] {
+export function sampleGrid(count: number, n: number, wg: number, max = MAX_GROUPS): [number, number, number] {
   const groups = Math.ceil(count / wg);
-  const x = Math.min(groups, MAX_GROUPS);
+  const x = Math.min(groups, max);
   return [x, Math.ceil(groups / x), n];
+}
+
+/**
+ * A dispatch's cost estimate for the profiler: `flops`, and bytes moved as 4 bytes per element of
+ * every tensor read or written (a number counts as that many elements).
+ */
+export function cost(flops: number, touched: readonly (Tensor | number | null)[], variant?: string): DispatchCost {
+  const elements = touched.reduce<number>((a, t) => a + (t === null ? 0 : typeof t === 'number' ? t : t.size), 0);
+  return variant === undefined ? { flops, bytes: 4 * elements } : { flops, bytes: 4 * elements, variant };
+}
+
+/**
+ * A logical grid (X, Y, Z) of workgroups as a dispatch every device accepts: unchanged when each
+ * axis fits in MAX_GROUPS, else its X*Y*Z workgroups laid out linearly over (MAX_GROUPS, rows, 1).
+ * The WGSL recovers the logical workgroup from the linear index (`logical_id`, with the uniforms
+ * grid_x, grid_y, grid_z) and returns early on the surplus ones (logical z >= grid_z).
+ */
+export function foldGrid(grid: readonly number[], max = MAX_GROUPS): { workgroups: [number, number, number]; uniforms: { grid_x: number; grid_y: number; grid_z: number } } {
+  const [x, y = 1, z = 1] = grid;
+  const uniforms = { grid_x: x, grid_y: y, grid_z: z };
+  if (x <= max && y <= max && z <= max) return { workgroups: [x, y, z], uniforms };
+  const rows = Math.ceil((x * y * z) / max);
+  if (rows > max) throw new Error(`grid (${x}, ${y}, ${z}) has more than ${max}^2 workgroups`);
+  return { workgroups: [max, rows, 1], uniforms };
+}
+
+/** rt.dispatch of a family whose WGSL uses logical_id: the grid folded by foldGrid, its uniforms added to params. */
+export function dispatchFolded(rt: Runtime, program: Program, resources: Resources & { params: UniformValues }, grid: readonly number[], c: DispatchCost): void {
+  const { workgroups, uniforms } = foldGrid(grid, rt.maxGroups);
+  rt.dispatch(program, { ...resources, params: { ...resources.params, ...uniforms } }, workgroups, c);
 }

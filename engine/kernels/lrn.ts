@@ -5,7 +5,7 @@ import backwardCode from '../../shaders/lrn_backward.wgsl?raw';
 import forwardCode from '../../shaders/lrn.wgsl?raw';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel, sampleGrid } from './kernel';
+import { cost, defineKernel, sampleGrid } from './kernel';
 
 const WG = 256;
 
@@ -35,11 +35,11 @@ function lrnParams(x: Tensor, p: LrnConstants) {
 export function dispatchLrn(rt: Runtime, x: Tensor, y: Tensor, p: LrnConstants): void {
   const program = rt.program({ ...lrnKernel, constants: { WG } });
   const params = { ...lrnParams(x, p), ...x.layout('x'), ...y.layout('y') };
-  rt.dispatch(program, { params, x: x.buffer, y: y.buffer }, sampleGrid(x.sampleSize, x.n, WG));
+  rt.dispatch(program, { params, x, y }, sampleGrid(x.sampleSize, x.n, WG, rt.maxGroups), cost(x.size * (2 * p.size + 4), [x, y]));
 }
 
 export function dispatchLrnBackward(rt: Runtime, x: Tensor, y: Tensor, dy: Tensor, dx: Tensor, p: LrnConstants): void {
   const program = rt.program({ ...lrnBackwardKernel, constants: { WG } });
   const params = { ...lrnParams(x, p), ...x.layout('x'), ...y.layout('y'), ...dy.layout('dy'), ...dx.layout('dx') };
-  rt.dispatch(program, { params, x: x.buffer, y: y.buffer, dy: dy.buffer, dx: dx.buffer }, sampleGrid(x.sampleSize, x.n, WG));
+  rt.dispatch(program, { params, x, y, dy, dx }, sampleGrid(x.sampleSize, x.n, WG, rt.maxGroups), cost(x.size * (p.size * p.size * 4 + 8), [x, y, dy, dx]));
 }

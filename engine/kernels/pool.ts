@@ -7,7 +7,7 @@ import maxBackwardCode from '../../shaders/maxpool_backward.wgsl?raw';
 import maxForwardCode from '../../shaders/maxpool.wgsl?raw';
 import type { Runtime } from '../runtime';
 import type { Tensor } from '../tensor';
-import { defineKernel, sampleGrid } from './kernel';
+import { cost, defineKernel, sampleGrid } from './kernel';
 
 const WG = 256;
 
@@ -27,6 +27,11 @@ function planes(input: Tensor, output: Tensor) {
   return { h: input.h, w: input.w, oh: output.h, ow: output.w };
 }
 
+/** Windows that cover one input element (at most), for the backward's cost estimate. */
+function windowsPer(g: PoolWindows): number {
+  return Math.ceil(g.kernel[0] / g.stride[0]) * Math.ceil(g.kernel[1] / g.stride[1]);
+}
+
 function strided(g: PoolWindows) {
   return { kh: g.kernel[0], kw: g.kernel[1], sh: g.stride[0], sw: g.stride[1], pad_t: g.pad[0], pad_l: g.pad[2] };
 }
@@ -35,13 +40,13 @@ function strided(g: PoolWindows) {
 export function dispatchMaxPool(rt: Runtime, x: Tensor, y: Tensor, argmax: Tensor, g: PoolWindows): void {
   const program = rt.program({ ...maxPoolKernel, constants: { WG } });
   const params = { per_sample: y.sampleSize, ...planes(x, y), ...strided(g), ...x.layout('x'), ...y.layout('y'), ...argmax.layout('argmax') };
-  rt.dispatch(program, { params, x: x.buffer, y: y.buffer, argmax: argmax.buffer }, sampleGrid(y.sampleSize, y.n, WG));
+  rt.dispatch(program, { params, x, y, argmax }, sampleGrid(y.sampleSize, y.n, WG, rt.maxGroups), cost(y.size * g.kernel[0] * g.kernel[1], [x, y, argmax]));
 }
 
 export function dispatchMaxPoolBackward(rt: Runtime, dy: Tensor, argmax: Tensor, dx: Tensor, g: PoolWindows): void {
   const program = rt.program({ ...maxPoolBackwardKernel, constants: { WG } });
   const params = { per_sample: dx.sampleSize, ...planes(dx, dy), ...strided(g), ...dy.layout('dy'), ...argmax.layout('argmax'), ...dx.layout('dx') };
-  rt.dispatch(program, { params, dy: dy.buffer, argmax: argmax.buffer, dx: dx.buffer }, sampleGrid(dx.sampleSize, dx.n, WG));
+  rt.dispatch(program, { params, dy, argmax, dx }, sampleGrid(dx.sampleSize, dx.n, WG, rt.maxGroups), cost(dx.size * windowsPer(g), [dy, argmax, dx]));
 }
 
 /** Average-pool windows: strided (with the divisor rule) or PyTorch adaptive (null). */
@@ -55,11 +60,11 @@ function avgParams(g: AvgWindows) {
 export function dispatchAvgPool(rt: Runtime, x: Tensor, y: Tensor, g: AvgWindows): void {
   const program = rt.program({ ...avgPoolKernel, constants: { WG } });
   const params = { per_sample: y.sampleSize, ...planes(x, y), ...avgParams(g), ...x.layout('x'), ...y.layout('y') };
-  rt.dispatch(program, { params, x: x.buffer, y: y.buffer }, sampleGrid(y.sampleSize, y.n, WG));
+  rt.dispatch(program, { params, x, y }, sampleGrid(y.sampleSize, y.n, WG, rt.maxGroups), cost(g ? y.size * g.kernel[0] * g.kernel[1] : x.size, [x, y]));
 }
 
 export function dispatchAvgPoolBackward(rt: Runtime, dy: Tensor, dx: Tensor, g: AvgWindows): void {
   const program = rt.program({ ...avgPoolBackwardKernel, constants: { WG } });
   const params = { per_sample: dx.sampleSize, ...planes(dx, dy), ...avgParams(g), ...dy.layout('dy'), ...dx.layout('dx') };
-  rt.dispatch(program, { params, dy: dy.buffer, dx: dx.buffer }, sampleGrid(dx.sampleSize, dx.n, WG));
+  rt.dispatch(program, { params, dy, dx }, sampleGrid(dx.sampleSize, dx.n, WG, rt.maxGroups), cost(g ? dx.size * windowsPer(g) : dx.size, [dy, dx]));
 }

@@ -1,5 +1,6 @@
 // One layer of the forward pass: pick the op, give it the node's planned output (a concat slice
-// when placed), and hand back the tensor. The plan (graph.ts) decides fusion and placement.
+// when placed), and hand back the tensor. The plan (plan.ts) decides fusion and placement; the
+// pass state (pass.ts) holds the tensors.
 
 import { concat } from '../ops/concat';
 import { conv2d } from '../ops/conv2d';
@@ -9,7 +10,8 @@ import { adaptiveAvgPool2d, avgPool2d, globalAvgPool, maxPool2d } from '../ops/p
 import { relu } from '../ops/relu';
 import { softmax } from '../ops/softmax';
 import type { Tensor } from '../tensor';
-import type { GraphNode, Model } from './graph';
+import type { PassState } from './pass';
+import type { GraphNode } from './plan';
 import type { LayerSpec } from './spec';
 
 export function convParams(l: Extract<LayerSpec, { type: 'conv' }>, fuseRelu = false) {
@@ -24,14 +26,15 @@ export function lrnParams(l: Extract<LayerSpec, { type: 'lrn' }>) {
   return { size: l.size, alpha: l.alpha, beta: l.beta, k: l.k };
 }
 
-/** Run node `n` of `model`'s plan; its inputs' tensors are in model.tensors. */
-export function runLayer(model: Model, n: GraphNode): { y: Tensor; argmax?: Tensor } {
+/** Run node `n` of the pass's plan; its inputs' tensors are in pass.tensors. */
+export function runLayer(pass: PassState, n: GraphNode): { y: Tensor; argmax?: Tensor } {
   const l = n.layer!;
-  const xs = n.inputs.map((j) => model.tensors[j]!);
+  const model = pass.ctx;
+  const xs = n.inputs.map((j) => pass.tensors[j]!);
   const x = xs[0];
   if (n.alias === 'same') return { y: x };
   if (n.alias === 'reshape') return { y: x.reshape([x.n, ...n.shape], n.name) };
-  const out = model.tensors[n.id] ?? model.outputFor(n.id);
+  const out = pass.tensors[n.id] ?? pass.outputFor(n.id);
   const bias = (l: { name: string; bias: boolean }) => (l.bias ? model.weight(`${l.name}.bias`) : null);
   let y: Tensor;
   let argmax: Tensor | undefined;
@@ -46,8 +49,8 @@ export function runLayer(model: Model, n: GraphNode): { y: Tensor; argmax?: Tens
     case 'lrn': y = lrn(x, lrnParams(l), out); break;
     case 'concat': y = concat(xs, out, n.name); break;
     case 'softmax': y = softmax(x, out); break;
-    default: throw new Error(`model '${model.spec.name}': layer '${l.name}' has no forward for type '${l.type}'`);
+    default: throw new Error(`model '${model.name}': layer '${l.name}' has no forward for type '${l.type}'`);
   }
-  model.adopt(n.id, y);
+  pass.adopt(n.id, y);
   return { y, argmax };
 }

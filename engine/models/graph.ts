@@ -1,15 +1,18 @@
-// The model graph executor: forward / backward over the plan built once by plan.ts (fusion,
-// aliases, in-place concat placement, tensor lifetimes), activations by name, classification.
+// The model graph executor: forward / backward over a plan per input size (plans.ts, plan.ts:
+// fusion, aliases, in-place concat placement, tensor lifetimes), activations by name, gradients at
+// any layer, classification. The tensors of the last pass live in a PassState (pass.ts).
 
 import { imageToTensor } from '../ops/image';
 import type { ReluRule } from '../ops/relu';
 import type { Runtime } from '../runtime';
 import { shapeStr, Tensor } from '../tensor';
-import { runBackward, type BackwardSeed } from './backward';
+import { passNode, runBackward, type BackwardSeed, type GradientRequest } from './backward';
 import { runLayer } from './forward';
-import type { Chw } from './load';
+import { PassState, type PassContext } from './pass';
+import type { GraphNode } from './plan';
+import { Plans } from './plans';
+import type { Chw } from './shapes';
 import type { WeightArena } from './weights';
-import { planGraph, type GraphNode } from './plan';
 import type { LayerSpec, LayerType, ModelSpec } from './spec';
 
 export type { BackwardSeed, GraphNode };
@@ -32,11 +35,26 @@ export interface ForwardOptions {
    * The last layer and the logits are always kept.
    */
   keep?: boolean | readonly string[];
+  /** Stop at this layer: only it and its ancestors run (a fused conv's ReLU too). */
+  until?: string;
+  /** Fused convs / linears whose pre-ReLU value this pass keeps (activation(name, { preRelu: true })). */
+  preRelu?: readonly string[];
 }
 
 export interface BackwardOptions {
   /** How gradients cross ReLUs (default 'vanilla'). */
   rule?: ReluRule;
+  /** Write the input gradient (N, 3, H, W) here instead of a new tensor. */
+  out?: Tensor;
+}
+
+export interface GradientsOptions {
+  /** How gradients cross ReLUs (default 'vanilla'). */
+  rule?: ReluRule;
+  /** Layers to return dScore/dA at (the input's name for the image); a fused conv's is post-ReLU. */
+  layers: readonly string[];
+  /** Caller tensors to write some of them into, by layer name. */
+  out?: Readonly<Record<string, Tensor>>;
 }
 
 export interface Prediction {
@@ -46,33 +64,29 @@ export interface Prediction {
 }
 
 
-/** A loaded network: weights on the GPU, a plan, and the tensors of the last forward pass. */
+/** A loaded network: weights on the GPU, plans per input size, and the tensors of the last forward pass. */
 export class Model {
+  /** The plan at the spec's own input size (what `layers` describes). */
   readonly nodes: GraphNode[];
   private readonly byName: Map<string, GraphNode>;
-  /** Each node's tensor from the last forward (null when freed or not run). */
-  tensors: (Tensor | null)[] = [];
-  /** Tensors the last forward allocated, by storage node. */
-  private owned = new Map<number, Tensor>();
-  /** Max-pool argmax tensors by node, kept for backward. */
-  argmax = new Map<number, Tensor>();
-  /** Batch size of the last forward, and whether it kept everything backward needs. */
-  batch = 0;
-  keptAll = false;
+  private readonly plans: Plans;
+  private readonly ctx: PassContext;
+  private pass: PassState | null = null;
   private disposed = false;
 
   constructor(
     readonly rt: Runtime,
     readonly spec: ModelSpec,
     order: readonly LayerSpec[],
-    shapes: Map<string, Chw>,
     private readonly arena: WeightArena,
   ) {
-    this.nodes = planGraph(spec, order, shapes);
+    this.plans = new Plans(spec, order);
+    this.nodes = this.plans.get({ height: spec.input.height, width: spec.input.width }).nodes;
     this.byName = new Map(this.nodes.map((n) => [n.name, n]));
+    this.ctx = { rt, name: spec.name, logits: spec.logits, weight: (name) => this.weight(name) };
   }
 
-  /** Layers in execution order (the input first), with per-sample output shapes. */
+  /** Layers in execution order (the input first), with per-sample output shapes at the spec's input size. */
   get layers(): LayerInfo[] {
     return this.nodes.map((n) => ({
       name: n.name,
@@ -83,10 +97,36 @@ export class Model {
     }));
   }
 
+  /** Batch size of the last forward (0 before any). */
+  get batch(): number {
+    return this.pass?.batch ?? 0;
+  }
+
   node(name: string): GraphNode {
     const n = this.byName.get(name);
     if (!n) throw new Error(`model '${this.spec.name}': no layer named '${name}'`);
     return n;
+  }
+
+  /** Per-sample shape (C, H, W) of every layer a pass to `until` (default: all) runs at input height x width. */
+  layerShapes(height: number, width: number, until?: string): Map<string, Chw> {
+    return new Map(this.plans.shapes(height, width, until));
+  }
+
+  /** Per-sample shape (C, H, W) of layer `name` at input height x width. */
+  layerShape(name: string, height: number, width: number): Chw {
+    this.node(name);
+    return this.plans.shapes(height, width, name).get(name)!;
+  }
+
+  /** The input shape (N, C, height, width) this model takes. */
+  inputShape(height: number, width: number, n = 1): [number, number, number, number] {
+    return [n, this.spec.input.channels, height, width];
+  }
+
+  /** The smallest square input side for a pass to `until` (default: the whole network, linear layers matching). */
+  minInputSize(until?: string): number {
+    return this.plans.minInputSize(until);
   }
 
   /** A weight view from the arena, e.g. 'conv1.weight'. Never dispose it. */
@@ -97,89 +137,83 @@ export class Model {
   }
 
   /**
-   * Run the network on `input` (N, 3, H, W) and return the last layer's output. The returned tensor
-   * and every activation belong to the model: valid until the next forward() or dispose().
+   * Run the network on `input` (N, 3, H, W), any H x W it can take, and return the last layer's
+   * output (the `until` layer's when given). The returned tensor and every activation belong to
+   * the model: valid until the next forward() or dispose().
    */
   forward(input: Tensor, opts: ForwardOptions = {}): Tensor {
     this.assertLive();
-    const { channels, height, width } = this.spec.input;
-    if (input.c !== channels || input.h !== height || input.w !== width) {
-      throw new Error(`model '${this.spec.name}' forward: input has shape ${shapeStr(input.shape)}, expected (N, ${channels}, ${height}, ${width})`);
+    const { channels } = this.spec.input;
+    if (input.c !== channels) {
+      throw new Error(`model '${this.spec.name}' forward: input has shape ${shapeStr(input.shape)}, expected (N, ${channels}, H, W)`);
     }
+    const plan = this.plans.get({ height: input.h, width: input.w, until: opts.until, preRelu: opts.preRelu });
     this.releaseState();
     const keep = opts.keep ?? true;
-    const last = this.nodes.length - 1;
-    const kept = new Set([this.nodes[last].storage, this.node(this.spec.logits).storage]);
-    if (Array.isArray(keep)) for (const name of keep) kept.add(this.node(name).storage);
-    this.batch = input.n;
-    this.keptAll = keep === true;
-    this.tensors = this.nodes.map(() => null);
-    this.tensors[0] = input;
-    for (const n of this.nodes.slice(1)) {
-      const { y, argmax } = runLayer(this, n);
-      this.tensors[n.id] = y;
+    const { nodes, byName } = plan;
+    const last = nodes.length - 1;
+    const kept = new Set([nodes[last].storage]);
+    const logits = byName.get(this.spec.logits);
+    if (logits) kept.add(logits.storage);
+    if (Array.isArray(keep)) for (const name of keep) kept.add(passNode(plan, this.spec.name, name, false, 'forward keep').storage);
+    for (const name of plan.preRelu) kept.add(byName.get(name)!.storage);
+    const pass = (this.pass = new PassState(plan, this.ctx, input, keep === true));
+    for (const n of nodes.slice(1)) {
+      const { y, argmax } = runLayer(pass, n);
+      pass.tensors[n.id] = y;
       if (argmax) {
-        if (this.keptAll) this.argmax.set(n.id, argmax);
+        if (pass.keptAll) pass.argmax.set(n.id, argmax);
         else argmax.dispose();
       }
-      if (!this.keptAll) this.freeAfter(n.id, kept);
+      if (!pass.keptAll) pass.freeAfter(n.id, kept);
     }
-    return this.tensors[last]!;
+    return pass.tensors[opts.until ? passNode(plan, this.spec.name, opts.until, false, 'forward').id : last]!;
   }
 
-  /** The tensor that a compute node writes (its concat slice when placed); allocates storage on demand. */
-  outputFor(id: number): Tensor | undefined {
-    const n = this.nodes[id];
-    if (!n.place) return undefined;
-    const parent = this.tensors[n.place.concat] ?? this.allocate(n.place.concat);
-    return parent.channels(n.place.offset, n.shape[0], n.name);
-  }
-
-  private allocate(id: number): Tensor {
-    const n = this.nodes[id];
-    const t = this.outputFor(id) ?? Tensor.empty(this.rt, [this.batch, ...n.shape], n.name);
-    if (!n.place) this.owned.set(id, t);
-    this.tensors[id] = t;
-    return t;
-  }
-
-  /** Record a tensor an op allocated for node `id` (not placed): the model owns it. */
-  adopt(id: number, t: Tensor): void {
-    if (!this.nodes[id].place && this.nodes[id].alias === 'none' && !this.owned.has(id)) this.owned.set(id, t);
-  }
-
-  private freeAfter(step: number, kept: Set<number>): void {
-    for (const [s, t] of this.owned) {
-      if (this.nodes[s].lastUse !== step || kept.has(s)) continue;
-      t.dispose();
-      this.owned.delete(s);
-      for (const n of this.nodes) if (n.storage === s) this.tensors[n.id] = null;
-    }
-  }
-
-  /** The activation of a layer from the last forward (post-ReLU for a fused conv / linear). */
-  activation(name: string): Tensor {
-    const n = this.node(name);
-    if (this.batch === 0) throw new Error(`model '${this.spec.name}': activation('${name}') before any forward()`);
-    const t = this.tensors[n.id];
+  /**
+   * The activation of a layer from the last forward: post-ReLU for a conv / linear followed by its
+   * own ReLU, or its pre-ReLU value with { preRelu: true } (forward must have listed it in preRelu).
+   */
+  activation(name: string, opts: { preRelu?: boolean } = {}): Tensor {
+    this.node(name);
+    const pass = this.pass;
+    if (!pass) throw new Error(`model '${this.spec.name}': activation('${name}') before any forward()`);
+    const t = pass.tensors[passNode(pass.plan, this.spec.name, name, !!opts.preRelu, 'activation').id];
     if (!t) throw new Error(`model '${this.spec.name}': activation '${name}' was not kept (forward with keep: true or a list naming it)`);
     return t;
   }
 
   /** The activation of a layer read back as dense NCHW floats. */
-  readActivation(name: string): Promise<Float32Array> {
-    return this.activation(name).read();
+  readActivation(name: string, opts: { preRelu?: boolean } = {}): Promise<Float32Array> {
+    return this.activation(name, opts).read();
+  }
+
+  private keptPass(what: string): PassState {
+    this.assertLive();
+    if (!this.pass?.keptAll) throw new Error(`model '${this.spec.name}': ${what}() needs a forward() with keep: true first`);
+    return this.pass;
   }
 
   /**
    * Backpropagate a seed from any layer to the input image; returns the gradient (N, 3, H, W),
-   * which the caller owns (dispose it). Needs the last forward() to have kept everything.
-   * Seeding a fused conv / linear seeds its post-ReLU output, i.e. the ReLU layer.
+   * which the caller owns (dispose it), or `opts.out` filled with it. Needs the last forward() to
+   * have kept everything. Seeding a fused conv / linear seeds its post-ReLU output, i.e. the ReLU layer.
    */
   backward(seed: BackwardSeed, opts: BackwardOptions = {}): Tensor {
-    this.assertLive();
-    if (!this.keptAll) throw new Error(`model '${this.spec.name}': backward() needs a forward() with keep: true first`);
-    return runBackward(this, seed, opts.rule ?? 'vanilla');
+    const pass = this.keptPass('backward');
+    const name = this.spec.input.name;
+    return runBackward(pass, seed, opts.rule ?? 'vanilla', [{ name, id: 0, out: opts.out }]).get(name)!;
+  }
+
+  /**
+   * dScore/dA at each layer in `opts.layers` (the input's name for the image) for `seed`; each is
+   * caller-owned, or the tensor given in `opts.out` under its name. A fused conv's gradient is
+   * with respect to its post-ReLU output. Every layer must feed the seed layer.
+   */
+  gradients(seed: BackwardSeed, opts: GradientsOptions): Map<string, Tensor> {
+    const pass = this.keptPass('gradients');
+    const wants: GradientRequest[] = opts.layers.map((name) => ({ name, id: passNode(pass.plan, this.spec.name, name, false, 'gradients').id, out: opts.out?.[name] }));
+    return runBackward(pass, seed, opts.rule ?? 'vanilla', wants);
   }
 
   /** Forward, then the top-K classes per sample with their softmax probabilities. */
@@ -229,13 +263,8 @@ export class Model {
   }
 
   private releaseState(): void {
-    for (const t of this.owned.values()) t.dispose();
-    for (const t of this.argmax.values()) t.dispose();
-    this.owned.clear();
-    this.argmax.clear();
-    this.tensors = [];
-    this.batch = 0;
-    this.keptAll = false;
+    this.pass?.dispose();
+    this.pass = null;
   }
 
   private assertLive(): void {

@@ -1,7 +1,8 @@
-// The graph plan, built once from the validated spec; graph.ts runs forward / backward over it.
-// Planning decides three things:
-//   - fusion: a conv or linear whose only consumer is a ReLU applies the ReLU itself; the ReLU
-//     node then shares its tensor, so the activation of the conv's name is POST-ReLU;
+// The graph plan for one input size (and one `until` layer and pre-ReLU set); graph.ts builds one
+// per such key, caches it, and runs forward / backward over it. Planning decides three things:
+//   - fusion: a conv or linear whose only consumer (in the whole spec) is a ReLU applies the ReLU
+//     itself, unless the pass asks for its pre-ReLU value; the ReLU node then shares its tensor,
+//     so the activation of the conv's name is POST-ReLU;
 //   - aliases: dropout (identity at inference) and fused ReLUs share their input's tensor, flatten
 //     is a reshaped view of it;
 //   - concat placement: when a tensor is produced only for one concat, its producer writes straight
@@ -9,7 +10,7 @@
 // Each tensor lives in a *storage* (the node whose allocation holds it); a storage's last use is
 // the last step reading any tensor in it, which is when forward({ keep: false }) frees it.
 
-import type { Chw } from './load';
+import type { Chw } from './shapes';
 import type { LayerSpec, ModelSpec } from './spec';
 
 export interface GraphNode {
@@ -23,7 +24,9 @@ export interface GraphNode {
   shape: Chw;
   /** 'same': shares its input's tensor (fused ReLU, dropout); 'reshape': a reshaped view (flatten). */
   alias: 'none' | 'same' | 'reshape';
-  /** A conv / linear that applies its consumer ReLU itself. */
+  /** For a conv / linear followed by its own ReLU: that ReLU's node (its activation is post-ReLU). */
+  relu: number | null;
+  /** A conv / linear that applies its consumer ReLU itself (relu set, pre-ReLU not asked for). */
   fuseRelu: boolean;
   /** Written into channels [offset, offset + C) of concat node `concat`'s tensor. */
   place: { concat: number; offset: number } | null;
@@ -33,10 +36,28 @@ export interface GraphNode {
   lastUse: number;
 }
 
-/** Build the plan: nodes in execution order with fusion, aliases, placement and lifetimes. */
-export function planGraph(spec: ModelSpec, order: readonly LayerSpec[], shapes: Map<string, Chw>): GraphNode[] {
+/** conv / linear name -> the ReLU that is its only consumer in the whole spec (never the logits). */
+export function reluPairs(spec: ModelSpec): Map<string, string> {
+  const readers = new Map<string, LayerSpec[]>();
+  for (const l of spec.layers) for (const i of l.inputs) readers.set(i, [...(readers.get(i) ?? []), l]);
+  const pairs = new Map<string, string>();
+  for (const l of spec.layers) {
+    const r = readers.get(l.name) ?? [];
+    if ((l.type === 'conv' || l.type === 'linear') && l.name !== spec.logits && r.length === 1 && r[0].type === 'relu') pairs.set(l.name, r[0].name);
+  }
+  return pairs;
+}
+
+/**
+ * Build the plan over `order` (all layers, or the ancestors of an `until` layer, in execution
+ * order): nodes with fusion, aliases, placement and lifetimes. `pairs` comes from reluPairs();
+ * the layers in `preRelu` keep their ReLU as a separate node.
+ */
+export function planGraph(
+  spec: ModelSpec, order: readonly LayerSpec[], shapes: Map<string, Chw>, pairs: Map<string, string>, preRelu: ReadonlySet<string> = new Set(),
+): GraphNode[] {
   const node = (id: number, name: string, layer: LayerSpec | null, inputs: number[]): GraphNode => ({
-    id, name, layer, inputs, consumers: [], shape: shapes.get(name)!, alias: 'none', fuseRelu: false, place: null, storage: id, lastUse: id,
+    id, name, layer, inputs, consumers: [], shape: shapes.get(name)!, alias: 'none', relu: null, fuseRelu: false, place: null, storage: id, lastUse: id,
   });
   const nodes = [node(0, spec.input.name, null, [])];
   const ids = new Map([[spec.input.name, 0]]);
@@ -50,11 +71,12 @@ export function planGraph(spec: ModelSpec, order: readonly LayerSpec[], shapes: 
     const t = n.layer?.type;
     if (t === 'dropout') n.alias = 'same';
     if (t === 'flatten') n.alias = 'reshape';
-    if ((t === 'conv' || t === 'linear') && n.name !== spec.logits && n.consumers.length === 1) {
-      const r = nodes[n.consumers[0].node];
-      if (r.layer?.type === 'relu') {
+    const r = pairs.get(n.name);
+    if (r !== undefined && ids.has(r)) {
+      n.relu = ids.get(r)!;
+      if (!preRelu.has(n.name)) {
         n.fuseRelu = true;
-        r.alias = 'same';
+        nodes[n.relu].alias = 'same';
       }
     }
   }

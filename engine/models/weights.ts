@@ -7,7 +7,7 @@
 import { TENSOR_USAGE } from '../buffer_pool';
 import type { Runtime } from '../runtime';
 import { shapeStr, Tensor } from '../tensor';
-import { expectedTensors } from './load';
+import { expectedTensors } from './shapes';
 import { decodeTensorF32, headerLength, parseSafetensorsHeader, sortedEntries, type StEntry, type StHeader } from './safetensors';
 import type { ModelSpec } from './spec';
 

@@ -49,7 +49,8 @@ function checkBuffers(op: string, dense: Record<string, Tensor | null>, all: Rec
     if (!t) continue;
     t.assertLive();
     const max = t.rt.device.limits.maxStorageBufferBindingSize;
-    if (t.buffer.size > max) throw opError(op, `${name} buffer is ${t.buffer.size} bytes, over the device's maxStorageBufferBindingSize ${max}`);
+    const bytes = t.binding().size;
+    if (bytes > max) throw opError(op, `${name} (${t.label}) spans ${bytes} bytes, over the device's maxStorageBufferBindingSize ${max}`);
   }
 }
 

@@ -2,6 +2,7 @@
 // pooling, and their backwards. Parameters and shapes are checked here; kernels/pool.ts dispatches.
 
 import { dispatchAvgPool, dispatchAvgPoolBackward, dispatchMaxPool, dispatchMaxPoolBackward } from '../kernels/pool';
+import { pooledExtent } from '../models/shapes';
 import { checkShape, shapeStr, Tensor, type Shape4 } from '../tensor';
 import { expectNonNegInt, expectPositiveInt, expectShape, opError, outputFor } from './check';
 
@@ -14,17 +15,6 @@ export interface Pool2dParams {
   ceil: boolean;
   /** Average pooling divisor: whether padded cells count (default true: Caffe and PyTorch). */
   countIncludePad?: boolean;
-}
-
-/**
- * Output size along one axis. Ceil mode (Caffe, PyTorch ceil_mode) drops a last window that
- * would start past the input and the leading pad: the last window must start inside them.
- */
-function outSize(len: number, k: number, s: number, pad0: number, pad1: number, ceil: boolean): number {
-  const span = len + pad0 + pad1 - k;
-  let o = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-  if (ceil && (o - 1) * s >= len + pad0) o -= 1;
-  return o;
 }
 
 function checkedOutputShape(op: string, xShape: readonly number[], p: Pool2dParams): Shape4 {
@@ -43,7 +33,8 @@ function checkedOutputShape(op: string, xShape: readonly number[], p: Pool2dPara
   if (kh > h + pt + pb || kw > w + pl + pr) {
     throw opError(op, `window ${shapeStr(p.kernel)} is larger than the padded input (${h + pt + pb}, ${w + pl + pr}) of input ${shapeStr(xShape)}`);
   }
-  return [n, c, outSize(h, kh, p.stride[0], pt, pb, p.ceil), outSize(w, kw, p.stride[1], pl, pr, p.ceil)];
+  // The one sizing rule (engine/models/shapes.ts): floor, or ceil with Caffe's / PyTorch's last-window clip.
+  return [n, c, pooledExtent(h, kh, p.stride[0], pt, pb, p.ceil), pooledExtent(w, kw, p.stride[1], pl, pr, p.ceil)];
 }
 
 /** (N, C, H, W) -> (N, C, OH, OW) for pooling with `p`; throws on invalid parameters. */

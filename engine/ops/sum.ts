@@ -16,6 +16,6 @@ export function sumStack(stack: Tensor, k: number, shape: Shape4, out?: Tensor):
     throw opError('sumStack', `stack has shape ${shapeStr(stack.shape)}, expected (${k * n}, ${c}, ${h}, ${w}) for ${k} x ${shapeStr(shape)}`);
   }
   const y = outputFor('sumStack', stack, shape, out, 'sum.y');
-  dispatchSumStack(stack.rt, stack.buffer, k, y);
+  dispatchSumStack(stack.rt, stack, k, y);
   return y;
 }

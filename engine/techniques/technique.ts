@@ -46,12 +46,9 @@ export type OptionSpec =
 export type OptionValue = number | string | boolean;
 export type Options = Record<string, OptionValue>;
 
-/** An RGBA8 picture, row-major. */
-export interface RgbaImage {
-  width: number;
-  height: number;
-  rgba: Uint8ClampedArray;
-}
+/** An RGBA8 picture, row-major (engine/display/image.ts). */
+export type { RgbaImage } from '../display/image';
+import type { RgbaImage } from '../display/image';
 
 /** What a technique runs on. */
 export interface TechniqueContext {

@@ -2,7 +2,7 @@
 // weights, (Out, In) linear weights), and the conversions TF.js needs (NHWC, HWIO). Conversions
 // happen once, before timing.
 
-import { randomArray } from '../../tests/helpers/random';
+import { randomArray } from '../lib/random';
 import type { BenchLayer, ConvShape } from './layers';
 
 export interface LayerData {

@@ -1,11 +1,15 @@
-// The benchmarked layers: every distinct conv shape of AlexNet (torchvision and Caffe forms),
-// SqueezeNet 1.1 and GoogLeNet, and AlexNet's FC layers at batch 1 and a larger batch. The two
-// Caffe networks are shape-inferred from their real prototxts; AlexNet has no prototxt here, so
-// its two forms are tables taken from torchvision's `alexnet` and BVLC's `bvlc_alexnet`.
+// The benchmarked layers: every distinct conv and linear shape of AlexNet (torchvision and Caffe
+// forms), SqueezeNet 1.1 and GoogLeNet. The layer list is each model's ModelSpec -- the converted
+// weights/<model>/model.json when there is one, else the spec the converter (scripts/convert/
+// caffe.ts) makes from the shared deploy.prototxt, or engine/models/alexnet.ts for AlexNet -- and
+// every input/output shape comes from the engine's own `inferShapes`, so the benchmark times
+// exactly the layers the engine runs.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inferShapes } from './prototxt';
+import { inferShapes, validateSpec, type ModelSpec } from '../../engine/index';
+import { alexnetCaffeSpec, alexnetTorchvisionSpec } from '../../engine/models/alexnet';
+import { caffeSpec } from '../convert/caffe';
 
 export type ModelName = 'alexnet' | 'alexnet_caffe' | 'squeezenet' | 'googlenet';
 export type Direction = 'forward' | 'backward';
@@ -27,7 +31,8 @@ export interface LinearShape {
 }
 
 export interface BenchLayer {
-  model: ModelName;
+  /** The benchmarked model (a ModelName), or the spec's name for other networks. */
+  model: string;
   /** Layer name in the source network (the first one with this shape). */
   name: string;
   /** Other layers of the same network with the identical shape. */
@@ -55,78 +60,85 @@ export function shapeText(l: BenchLayer): string {
   return `(${c.n}, ${c.cin}, ${c.h}, ${c.w}) ${c.kh}x${c.kw}/${c.sh} p${pad}${c.groups > 1 ? ` g${c.groups}` : ''} -> (${c.cout}, ${c.oh}, ${c.ow})`;
 }
 
-function conv(cin: number, h: number, cout: number, k: number, s: number, p: number, groups = 1): ConvShape {
-  const o = Math.floor((h + 2 * p - k) / s) + 1;
-  return { n: 1, cin, h, w: h, cout, kh: k, kw: k, sh: s, sw: s, pad: [p, p, p, p], groups, oh: o, ow: o };
+/** Where each model's spec comes from: weights/<dir>/model.json, else `fallback`. */
+const SOURCES: Record<ModelName, { dir: string; fallback: (sharedDir: string) => ModelSpec }> = {
+  alexnet: { dir: 'alexnet', fallback: () => alexnetTorchvisionSpec([]) },
+  alexnet_caffe: { dir: 'alexnet_caffe', fallback: () => alexnetCaffeSpec([]) },
+  squeezenet: { dir: 'squeezenet1_1', fallback: (s) => prototxtSpec(s, 'squeezenet1_1') },
+  googlenet: { dir: 'googlenet', fallback: (s) => prototxtSpec(s, 'googlenet') },
+};
+const MODELS = Object.keys(SOURCES) as ModelName[];
+
+function prototxtSpec(sharedDir: string, dir: string): ModelSpec {
+  const path = join(sharedDir, 'models', dir, 'deploy.prototxt');
+  if (!existsSync(path)) throw new Error(`bench: no converted model and no prototxt for ${dir}: ${path} is missing (set CNNVIS_SHARED, or run npm run weights)`);
+  return caffeSpec(readFileSync(path, 'utf8'), path, dir, [], `caffe ${dir}`);
 }
 
-/** torchvision alexnet: 224x224 input, features.{0,3,6,8,10}. */
-const ALEXNET: [string, ConvShape][] = [
-  ['conv1', conv(3, 224, 64, 11, 4, 2)],
-  ['conv2', conv(64, 27, 192, 5, 1, 2)],
-  ['conv3', conv(192, 13, 384, 3, 1, 1)],
-  ['conv4', conv(384, 13, 256, 3, 1, 1)],
-  ['conv5', conv(256, 13, 256, 3, 1, 1)],
-];
+export interface SpecDirs {
+  /** The shared data folder (models/<model>/deploy.prototxt). */
+  sharedDir: string;
+  /** Converted models (<weightsDir>/<model>/model.json). */
+  weightsDir: string;
+}
 
-/** BVLC (Caffe) alexnet: 227x227 input, conv2/4/5 in two groups. */
-const ALEXNET_CAFFE: [string, ConvShape][] = [
-  ['conv1', conv(3, 227, 96, 11, 4, 0)],
-  ['conv2', conv(96, 27, 256, 5, 1, 2, 2)],
-  ['conv3', conv(256, 13, 384, 3, 1, 1)],
-  ['conv4', conv(384, 13, 384, 3, 1, 1, 2)],
-  ['conv5', conv(384, 13, 256, 3, 1, 1, 2)],
-];
+/** The ModelSpec of one benchmarked model: the converted model.json if present, else converted here. */
+export function benchSpec(model: ModelName, dirs: SpecDirs): ModelSpec {
+  const { dir, fallback } = SOURCES[model];
+  const json = join(dirs.weightsDir, dir, 'model.json');
+  return existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as ModelSpec) : fallback(dirs.sharedDir);
+}
 
-const ALEXNET_FC: [string, number, number][] = [
-  ['fc6', 9216, 4096],
-  ['fc7', 4096, 4096],
-  ['fc8', 4096, 1000],
-];
+/** Every conv and linear layer of a spec in execution order (linears at batch `n`), shapes from the engine. */
+export function specLayers(model: string, spec: ModelSpec, n = 1): BenchLayer[] {
+  const order = validateSpec(spec, spec.name);
+  const shapes = inferShapes(spec, order, spec.name);
+  return order.flatMap((l): BenchLayer[] => {
+    if (l.type === 'linear') return [{ model, name: l.name, same: [], linear: { n, inFeatures: l.inFeatures, outFeatures: l.outFeatures } }];
+    if (l.type !== 'conv') return [];
+    const [cin, h, w] = shapes.get(l.inputs[0])!;
+    const [cout, oh, ow] = shapes.get(l.name)!;
+    const conv: ConvShape = {
+      n: 1, cin, h, w, cout, kh: l.kernel[0], kw: l.kernel[1], sh: l.stride[0], sw: l.stride[1], pad: [...l.pad], groups: l.groups, oh, ow,
+    };
+    return [{ model, name: l.name, same: [], conv }];
+  });
+}
 
-function dedupe(model: ModelName, convs: [string, ConvShape][]): BenchLayer[] {
+/** Distinct shapes only: a later layer with the shape of an earlier one is listed in its `same`. */
+function dedupe(layers: readonly BenchLayer[]): BenchLayer[] {
   const byKey = new Map<string, BenchLayer>();
-  for (const [name, c] of convs) {
-    const key = JSON.stringify(c);
+  for (const l of layers) {
+    const key = JSON.stringify(l.conv ?? l.linear);
     const seen = byKey.get(key);
-    if (seen) seen.same.push(name);
-    else byKey.set(key, { model, name, same: [], conv: c });
+    if (seen) seen.same.push(l.name);
+    else byKey.set(key, { ...l, same: [] });
   }
   return [...byKey.values()];
 }
 
-/** Conv layers of a Caffe deploy.prototxt, distinct shapes only. */
-export function prototxtConvs(model: ModelName, prototxtPath: string): BenchLayer[] {
-  const net = inferShapes(readFileSync(prototxtPath, 'utf8'));
-  return dedupe(model, net.convs.map((c): [string, ConvShape] => [c.name, {
-    n: 1, cin: c.cin, h: c.h, w: c.w, cout: c.cout, kh: c.kernel[0], kw: c.kernel[1], sh: c.stride[0], sw: c.stride[1],
-    pad: [c.pad[0], c.pad[0], c.pad[1], c.pad[1]], groups: c.groups, oh: c.oh, ow: c.ow,
-  }]));
-}
+/**
+ * Representative layers for --quick (each well under a GFLOP): AlexNet conv5 (features.10),
+ * AlexNet-Caffe conv4 (groups 2), a fire expand, an inception 3x3, AlexNet fc7 (classifier.4).
+ */
+const QUICK = ['alexnet/features.10', 'alexnet_caffe/conv4', 'squeezenet/fire2/expand3x3', 'googlenet/inception_3a/3x3', 'alexnet/classifier.4'];
 
-/** Representative layers for --quick (each well under a GFLOP). */
-const QUICK = ['alexnet/conv5', 'alexnet_caffe/conv4', 'squeezenet/fire2/expand3x3', 'googlenet/inception_3a/3x3', 'alexnet/fc7'];
-
-export interface LayerSelection {
-  sharedDir: string;
+export interface LayerSelection extends SpecDirs {
+  /** The larger batch for linear layers (they run at batch 1 and this). */
   batch: number;
   quick?: boolean;
   filter?: RegExp;
   model?: 'alexnet' | 'squeezenet' | 'googlenet';
 }
 
+/** Conv layers of every selected model, then their linear layers at batch 1 and `sel.batch`. */
 export function benchLayers(sel: LayerSelection): BenchLayer[] {
+  const specs = MODELS.filter((m) => !sel.model || m.startsWith(sel.model)).map((m) => [m, benchSpec(m, sel)] as const);
   const all: BenchLayer[] = [
-    ...dedupe('alexnet', ALEXNET),
-    ...dedupe('alexnet_caffe', ALEXNET_CAFFE),
-    ...prototxtConvs('squeezenet', join(sel.sharedDir, 'models/squeezenet1_1/deploy.prototxt')),
-    ...prototxtConvs('googlenet', join(sel.sharedDir, 'models/googlenet/deploy.prototxt')),
-    ...[1, sel.batch].flatMap((n) => ALEXNET_FC.map(([name, inFeatures, outFeatures]): BenchLayer => ({
-      model: 'alexnet', name, same: [], linear: { n, inFeatures, outFeatures },
-    }))),
+    ...specs.flatMap(([m, spec]) => dedupe(specLayers(m, spec).filter((l) => l.conv))),
+    ...[...new Set([1, sel.batch])].flatMap((n) => specs.flatMap(([m, spec]) => dedupe(specLayers(m, spec, n).filter((l) => l.linear)))),
   ];
   return all.filter((l) =>
-    (!sel.model || l.model.startsWith(sel.model)) &&
     (!sel.quick || QUICK.includes(`${l.model}/${l.name}`)) &&
     (!sel.filter || sel.filter.test(id(l))));
 }

@@ -5,13 +5,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
-import { inferShapes, loadModel, validateSpec, type Model, type ModelSpec, type Tensor as OurTensor } from '../../engine/index';
+import { loadModel, type Model, type ModelSpec, type Tensor as OurTensor } from '../../engine/index';
 import { Tensor } from '../../engine/tensor';
-import { randomArray } from '../../tests/helpers/random';
+import { randomArray } from '../lib/random';
 import type { BenchArgs } from './args';
 import type { BenchContext } from './context';
 import { nchwToNhwc } from './data';
 import { ASSUMED } from './layer_bench';
+import { flops as layerFlops, specLayers } from './layers';
 import { timingCell, type Timing } from './report';
 import { buildTfNetwork } from './tf_network';
 import { tfSync } from './tfjs';
@@ -36,18 +37,7 @@ export interface NetworkRow {
 
 /** Forward FLOPs of one image: 2 x multiply-adds of every conv and linear layer. */
 export function networkFlops(spec: ModelSpec): number {
-  const order = validateSpec(spec, spec.name);
-  const shapes = inferShapes(spec, order, spec.name);
-  let f = 0;
-  for (const l of order) {
-    if (l.type === 'conv') {
-      const [co, oh, ow] = shapes.get(l.name)!;
-      f += 2 * co * oh * ow * (l.inChannels / l.groups) * l.kernel[0] * l.kernel[1];
-    } else if (l.type === 'linear') {
-      f += 2 * l.inFeatures * l.outFeatures;
-    }
-  }
-  return f;
+  return specLayers(spec.name, spec).reduce((f, l) => f + layerFlops(l), 0);
 }
 
 async function timed(make: () => Timed & { dispose(): void }, o: TimingOptions, flops: number, images: number): Promise<Timing & { imagesPerSecond: number | null }> {

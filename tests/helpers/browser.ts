@@ -61,8 +61,21 @@ export function requireChromium(): void {
   }
 }
 
+export interface OpenOptions {
+  /** false: launch Chromium with WebGPU disabled (the page's no-WebGPU state). Default true. */
+  webgpu?: boolean;
+  /** Folder where downloads land (Chromium's download behaviour is set to allow them there). */
+  downloads?: string;
+}
+
+/** Chromium's flags: WebGPU on SwiftShader, or WebGPU switched off. */
+function chromiumFlags(webgpu: boolean): string[] {
+  if (webgpu) return CHROMIUM_FLAGS;
+  return [...CHROMIUM_FLAGS.filter((f) => !/webgpu|Vulkan/i.test(f)), '--disable-webgpu', '--disable-features=WebGPU,Vulkan'];
+}
+
 /** Start the server and Chromium, and load `path` (e.g. '/'). */
-export async function openPage(path = '/'): Promise<PageSession> {
+export async function openPage(path = '/', options: OpenOptions = {}): Promise<PageSession> {
   requireChromium();
   const cleanups: (() => Promise<void> | void)[] = [];
   const close = async () => {
@@ -82,11 +95,16 @@ export async function openPage(path = '/'): Promise<PageSession> {
     const browser: Browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: false, // '--headless=new' is passed explicitly below
-      args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
+      args: [...chromiumFlags(options.webgpu ?? true), `--user-data-dir=${profile}`],
+      defaultViewport: { width: 1366, height: 900 },
       env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' },
     });
     cleanups.push(() => browser.close());
     const page = await browser.newPage();
+    if (options.downloads) {
+      const cdp = await page.createCDPSession();
+      await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: options.downloads });
+    }
     const pageErrors: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());

@@ -391,14 +391,25 @@ export function networkForward(spec: ModelSpec, weights: RefWeights, input: Arra
  * Gradient at the input of `seedGrad` placed at layer `seedLayer`'s output, with the given ReLU
  * rule. Every layer's gradient contributions are summed where a tensor feeds several layers.
  */
-export function networkBackward(
+export function networkBackward(...args: Parameters<typeof networkGradients>): Float64Array {
+  const [spec, , fwd] = args;
+  const gin = networkGradients(...args).get(spec.input.name);
+  return gin ?? new Float64Array(fwd.acts.get(spec.input.name)!.data.length);
+}
+
+/**
+ * The gradient of `seedGrad` at `seedLayer` with respect to the output of every layer it reaches
+ * (the seed layer and the input included), by layer name. Conv outputs are pre-ReLU here, so a
+ * fused conv's post-ReLU gradient is its ReLU layer's entry.
+ */
+export function networkGradients(
   spec: ModelSpec,
   weights: RefWeights,
   fwd: RefForward,
   seedLayer: string,
   seedGrad: Float64Array,
   rule: ReluRule,
-): Float64Array {
+): Map<string, Float64Array> {
   const grads = new Map<string, Float64Array>();
   const add = (name: string, g: Float64Array) => {
     const acc = grads.get(name);
@@ -453,6 +464,5 @@ export function networkBackward(
       case 'softmax': add(l.inputs[0], softmaxBackward(fwd.acts.get(l.name)!, dy)); break;
     }
   }
-  const gin = grads.get(spec.input.name);
-  return gin ?? new Float64Array(fwd.acts.get(spec.input.name)!.data.length);
+  return grads;
 }

@@ -1,0 +1,125 @@
+// OpenCV's WebAssembly build (@techstark/opencv-js, 7.6 MB), loaded lazily, once per process or
+// page, by the techniques that use it (grabcut); nothing else in cnnvis imports it.
+//
+//   - Node: CommonJS require() (createRequire). Not import(): a literal import() of the package in
+//     a module that vite-node / Vitest transform makes them process its 7.6 MB of minified code,
+//     which takes minutes or never finishes. The Node-only module name is built at run time so the
+//     browser build leaves it alone.
+//   - Browser: a classic <script> of the package's file (its URL relative to this module), fetched
+//     only on first use and never part of the main bundle; as a classic script the Emscripten glue
+//     runs in the sloppy mode it was written for (it assigns an undeclared global) and sets
+//     `window.cv`. The dev server serves it from node_modules/.
+//
+// The module is the Emscripten module before its runtime has started: `Mat` and friends appear at
+// onRuntimeInitialized. It has a `then` that calls back with the module itself, so it must never be
+// awaited or resolved as a value (a thenable that resolves to itself never settles); `loadOpenCv`
+// waits through a callback and returns it wrapped.
+//
+// In Node the glue adds process-wide 'uncaughtException' / 'unhandledRejection' listeners (the
+// latter aborts the wasm runtime on any unhandled rejection of the host); they are removed again
+// right after loading.
+
+/** A cv.Mat: call delete() on every one you create (its memory lives in the wasm heap). */
+export interface CvMat {
+  readonly rows: number;
+  readonly cols: number;
+  /** The pixels, a view into the wasm heap (valid until the Mat is deleted or the heap grows). */
+  readonly data: Uint8Array;
+  delete(): void;
+}
+
+/** The part of OpenCV's API that cnnvis uses. */
+export interface OpenCv {
+  Mat: { new (): CvMat; new (rows: number, cols: number, type: number): CvMat };
+  Rect: new (x: number, y: number, width: number, height: number) => object;
+  CV_8UC1: number;
+  CV_8UC3: number;
+  GC_BGD: number;
+  GC_FGD: number;
+  GC_PR_BGD: number;
+  GC_PR_FGD: number;
+  GC_INIT_WITH_MASK: number;
+  grabCut(img: CvMat, mask: CvMat, rect: object, bgdModel: CvMat, fgdModel: CvMat, iterCount: number, mode: number): void;
+}
+
+interface EmscriptenModule {
+  then?: (callback: (m: unknown) => void) => void;
+  onRuntimeInitialized?: () => void;
+  Mat?: unknown;
+}
+
+let loading: Promise<{ cv: OpenCv }> | null = null;
+
+const HOST_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/** The bit of Node's `process` used here. */
+interface HostProcess {
+  versions?: { node?: string };
+  listeners(event: string): ((...args: unknown[]) => void)[];
+  removeListener(event: string, listener: (...args: unknown[]) => void): void;
+}
+
+/** OpenCV, ready to use (the first call loads and initializes it; later calls share that). */
+export function loadOpenCv(): Promise<{ cv: OpenCv }> {
+  loading ??= load().catch((e: unknown) => {
+    loading = null;
+    throw new Error(`could not load OpenCV (@techstark/opencv-js): ${e instanceof Error ? e.message : String(e)}`);
+  });
+  return loading;
+}
+
+async function load(): Promise<{ cv: OpenCv }> {
+  const proc = typeof process === 'object' && typeof process.listeners === 'function' ? (process as unknown as HostProcess) : undefined;
+  const before = new Map(HOST_EVENTS.map((ev) => [ev, new Set(proc?.listeners(ev) ?? [])]));
+  const mod = proc?.versions?.node ? await requireInNode('@techstark/opencv-js') : await scriptInBrowser();
+  for (const ev of HOST_EVENTS) {
+    for (const l of proc?.listeners(ev) ?? []) if (!before.get(ev)!.has(l)) proc!.removeListener(ev, l);
+  }
+  const m = (mod.default ?? mod) as EmscriptenModule;
+  if (!m.Mat) {
+    await new Promise<void>((ready) => {
+      if (typeof m.then === 'function') m.then(() => ready());
+      else {
+        const old = m.onRuntimeInitialized;
+        m.onRuntimeInitialized = () => {
+          old?.();
+          ready();
+        };
+      }
+    });
+  }
+  const cv = m as unknown as OpenCv;
+  if (typeof cv.grabCut !== 'function') throw new Error('the module has no grabCut (a build without the imgproc module?)');
+  return { cv };
+}
+
+/**
+ * The package's file, relative to this module (a variable, not a literal: Vite's dev transform of
+ * a literal `new URL(..., import.meta.url)` pulls the 7.6 MB file through the same slow path).
+ */
+const OPENCV_FILE = ['..', '..', 'node_modules', '@techstark', 'opencv-js', 'dist', 'opencv.js'].join('/');
+
+/** The package's file as a classic script; it defines `globalThis.cv`. */
+async function scriptInBrowser(): Promise<{ default?: unknown }> {
+  const g = globalThis as { cv?: unknown };
+  if (g.cv === undefined) {
+    if (typeof document === 'undefined') throw new Error('no document to add a <script> to (OpenCV loads in a page or in Node, not in a worker)');
+    const url = new URL(OPENCV_FILE, import.meta.url).href;
+    await new Promise<void>((loaded, failed) => {
+      const script = document.createElement('script');
+      script.src = url;
+      script.async = true;
+      script.onload = () => loaded();
+      script.onerror = () => failed(new Error(`could not fetch ${url}`));
+      document.head.appendChild(script);
+    });
+  }
+  return { default: g.cv };
+}
+
+/** CommonJS require() in Node, without a static 'node:module' import the browser build would see. */
+async function requireInNode(id: string): Promise<{ default?: unknown }> {
+  const nodeModule = ['node', 'module'].join(':');
+  const { createRequire } = (await import(/* @vite-ignore */ nodeModule)) as typeof import('node:module');
+  return createRequire(import.meta.url)(id) as { default?: unknown };
+}
