@@ -33,6 +33,8 @@ export interface DispatchRecord {
   bytes: number | null;
   /** GPU time of the dispatch's compute pass in nanoseconds; null without 'timestamp-query'. */
   gpuNs: number | null;
+  /** The graph layer being run (forward or backward) when it was issued; null outside any layer. */
+  scope: string | null;
 }
 
 export interface Profile<T = unknown> {
@@ -45,6 +47,30 @@ export interface Profile<T = unknown> {
   wallMs: number;
   /** What the profiled function returned. */
   result: T;
+}
+
+/** The layer the graph executor is running (see setProfileScope); read by Profiler.record. */
+let currentScope: string | null = null;
+
+/**
+ * Tag the dispatches issued from now on with a layer name (null: none), so a profile maps its
+ * dispatches to layers. The graph executor (models/forward.ts, backward.ts) sets it around each
+ * layer; dispatch recording is synchronous, so a module-level tag is exact. Returns the previous tag.
+ */
+export function setProfileScope(scope: string | null): string | null {
+  const prev = currentScope;
+  currentScope = scope;
+  return prev;
+}
+
+/** Run `fn` with the profile scope set to `scope`, restoring the previous one after. */
+export function inProfileScope<T>(scope: string, fn: () => T): T {
+  const prev = setProfileScope(scope);
+  try {
+    return fn();
+  } finally {
+    setProfileScope(prev);
+  }
 }
 
 /** GPUBufferUsage / GPUQuery bits as numbers (the globals exist in Node only once Dawn is loaded). */
@@ -77,6 +103,7 @@ export class Profiler {
       flops: cost ? cost.flops : null,
       bytes: cost ? cost.bytes : null,
       gpuNs: null,
+      scope: currentScope,
     };
     this.records.push(r);
     return r;

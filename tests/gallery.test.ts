@@ -14,12 +14,13 @@ import { decodeImage, loadModel, type Model } from '../engine/index';
 import { encodePng } from '../engine/display/index';
 import { alexnetCaffeSpec, alexnetTorchvisionSpec } from '../engine/models/alexnet';
 import type { ModelSpec } from '../engine/models/spec';
-import { decodeChunk, defaultFeatureLayer, encodeChunk, extractGalleryFeatures, type GalleryPool, type GalleryProgress } from '../engine/techniques/gallery';
+import { cacheGroup, decodeChunk, defaultFeatureLayer, encodeChunk, extractGalleryFeatures, type GalleryPool, type GalleryProgress } from '../engine/techniques/gallery';
 import { galleryFeatures } from '../engine/techniques/gallery_features';
 import { nodeGallery } from '../engine/techniques/gallery_source';
 import { DirectoryStore, MemoryStore } from '../engine/techniques/gallery_store';
 import { defaultOptions } from '../engine/techniques/technique';
 import { EXACT, expectClose, FORWARD_TOL } from './helpers/close';
+import { generatedWeights, weightsFile } from './helpers/generated_weights';
 import { gpu } from './helpers/gpu';
 import { rng } from './helpers/random';
 
@@ -166,6 +167,20 @@ describe('gallery plumbing', () => {
     expect(defaultFeatureLayer({ spec: json('googlenet') })).toBe('pool5/7x7_s1');
     expect(defaultFeatureLayer({ spec: json('squeezenet1_1') })).toBe('pool10');
     expect(defaultFeatureLayer({ spec: json('tinyvgg') })).toBe('max_pool_2');
+  });
+
+  it('the cache group tells apart the weights, the layer and the pooling', async () => {
+    const other = await loadModel(await gpu(), { spec: model.spec, weights: weightsFile(model.spec, generatedWeights(model.spec, 9)), file: 'generated tinyvgg' });
+    try {
+      const group = await cacheGroup(model, 'max_pool_2', 'avg');
+      expect(group).toMatch(/^tinyvgg\.max_pool_2\.avg\.[0-9a-f]{16}$/);
+      expect(await cacheGroup(model, 'max_pool_2', 'avg')).toBe(group);
+      expect(await cacheGroup(other, 'max_pool_2', 'avg')).not.toBe(group);
+      expect(await cacheGroup(model, 'max_pool_2', 'max')).not.toBe(group);
+      expect(await cacheGroup(model, 'conv_2_2', 'avg')).not.toBe(group);
+    } finally {
+      other.dispose();
+    }
   });
 
   it('chunks round-trip; a truncated or mismatched chunk is ignored', () => {

@@ -16,6 +16,7 @@ import { adaptiveAvgPool2dBackward, avgPool2dBackward, globalAvgPoolBackward, ma
 import { reluBackward, type ReluRule } from '../ops/relu';
 import { softmaxBackward } from '../ops/softmax';
 import { sumStack } from '../ops/sum';
+import { setProfileScope } from '../profile';
 import { shapeStr, Tensor, type Shape4 } from '../tensor';
 import { convParams, lrnParams, poolParams } from './forward';
 import type { PassState, Plan } from './pass';
@@ -169,6 +170,7 @@ export function runBackward(pass: PassState, seed: BackwardSeed, rule: ReluRule,
     if (!live.has(i)) continue;
     const n = nodes[i];
     const l = n.layer!;
+    setProfileScope(n.name); // rt.profile maps dispatches to layers
     const dy = i === start.node.id ? start.dy : total(i);
     deliver(i, dy);
     const j = n.inputs[0];
@@ -193,6 +195,7 @@ export function runBackward(pass: PassState, seed: BackwardSeed, rule: ReluRule,
         break;
     }
   }
+  setProfileScope(null);
   if (live.has(0)) deliver(0, total(0));
   for (const t of created) t.dispose();
   return result;

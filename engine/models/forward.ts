@@ -9,6 +9,7 @@ import { lrn } from '../ops/lrn';
 import { adaptiveAvgPool2d, avgPool2d, globalAvgPool, maxPool2d } from '../ops/pool';
 import { relu } from '../ops/relu';
 import { softmax } from '../ops/softmax';
+import { inProfileScope } from '../profile';
 import type { Tensor } from '../tensor';
 import type { PassState } from './pass';
 import type { GraphNode } from './plan';
@@ -28,6 +29,10 @@ export function lrnParams(l: Extract<LayerSpec, { type: 'lrn' }>) {
 
 /** Run node `n` of the pass's plan; its inputs' tensors are in pass.tensors. */
 export function runLayer(pass: PassState, n: GraphNode): { y: Tensor; argmax?: Tensor } {
+  return inProfileScope(n.name, () => layerOp(pass, n)); // rt.profile maps dispatches to layers
+}
+
+function layerOp(pass: PassState, n: GraphNode): { y: Tensor; argmax?: Tensor } {
   const l = n.layer!;
   const model = pass.ctx;
   const xs = n.inputs.map((j) => pass.tensors[j]!);

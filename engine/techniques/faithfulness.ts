@@ -14,13 +14,12 @@
 // against a rank map, one dispatch per curve per batch) and go through the network in batches.
 // Works on any (H, W) map; every attribution technique exposes it as `--faithfulness`.
 
-import { drawText, GLYPH_H } from '../display/font';
-import { createImage, type RgbaImage } from '../display/image';
 import type { Model } from '../models/graph';
 import { gaussianBlur } from '../ops/image';
 import { Tensor } from '../tensor';
 import { maskBlend } from '../ops/batch_input';
 import { channelMaxAbs, inBatches, readInput, readScores, uniformStream, uploadImage, type InputImage } from './attribution';
+import { curvePlot } from './faithfulness_plot';
 import { CLASS_OPTION, type Target } from './resolve';
 import { defaultOptions, type Options, type OptionSpec, type Technique, type TechniqueContext } from './technique';
 
@@ -128,7 +127,7 @@ export function areaUnder(probs: readonly number[]): number {
 
 /** The image blurred on the GPU (sigma in pixels), as data. */
 export async function blurred(model: Model, x: InputImage, sigma: number): Promise<Float32Array> {
-  const t = Tensor.fromData(model.rt, x.data, [1, x.c, x.h, x.w], 'faithfulness image');
+  const t = uploadImage(model, x, 'blur input');
   const b = gaussianBlur(t, sigma);
   try {
     return await b.read();
@@ -222,36 +221,6 @@ export function faithfulnessSummary(f: FaithfulnessScores): Record<string, unkno
     randomDeletion: f.randomDeletion.probs,
     randomInsertion: f.randomInsertion.probs,
   };
-}
-
-/** The curves as a line plot: deletion red, insertion green, random orders dimmed; AUCs in the legend. */
-export function curvePlot(f: FaithfulnessScores, size = 320): RgbaImage {
-  const pad = 24;
-  const img = createImage(size + 2 * pad, size + 2 * pad + 4 * (GLYPH_H * 2 + 4), [24, 24, 24]);
-  const put = (x: number, y: number, rgb: readonly number[]) => {
-    if (x >= 0 && y >= 0 && x < img.width && y < img.height) img.rgba.set(rgb, (y * img.width + x) * 4);
-  };
-  for (let i = 0; i <= size; i++) {
-    put(pad + i, pad + size, [160, 160, 160]);
-    put(pad, pad + i, [160, 160, 160]);
-  }
-  const lines: [string, Curve, number[]][] = [
-    ['deletion', f.deletion, [240, 80, 60]],
-    ['insertion', f.insertion, [80, 220, 90]],
-    ['random deletion', f.randomDeletion, [140, 70, 60]],
-    ['random insertion', f.randomInsertion, [70, 120, 75]],
-  ];
-  for (const [, c, rgb] of lines) {
-    const at = (i: number) => [pad + Math.round(f.fractions[i] * size), pad + Math.round((1 - c.probs[i]) * size)];
-    for (let i = 0; i + 1 < c.probs.length; i++) {
-      const [x0, y0] = at(i);
-      const [x1, y1] = at(i + 1);
-      const n = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), 1);
-      for (let t = 0; t <= n; t++) put(Math.round(x0 + ((x1 - x0) * t) / n), Math.round(y0 + ((y1 - y0) * t) / n), rgb);
-    }
-  }
-  lines.forEach(([name, c, rgb], k) => drawText(img, `${name} auc ${c.auc.toFixed(3)}`, pad, 2 * pad + size + k * (GLYPH_H * 2 + 4), rgb, 2));
-  return img;
 }
 
 // ---- the technique: any attribution method's map, scored -----------------------------------------

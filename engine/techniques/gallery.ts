@@ -60,7 +60,7 @@ export interface GalleryOptions {
   batch?: number;
   /** Where features are cached; none = no cache. */
   store?: FeatureStore;
-  /** Tells apart weights of the same spec (e.g. the weights file's size and date); part of the cache group. */
+  /** Tells apart weights of the same spec in the cache group (default: weightsFingerprint(model)). */
   modelId?: string;
   signal?: AbortSignal;
   onProgress?: (p: GalleryProgress) => void;
@@ -116,10 +116,30 @@ export async function sha256(bytes: Uint8Array | string): Promise<string> {
   return hex(await crypto.subtle.digest('SHA-256', data as BufferSource));
 }
 
-/** The cache group of a configuration: readable prefix + hash of everything the features depend on. */
-export async function cacheGroup(model: Model, layer: string, pool: GalleryPool, modelId = ''): Promise<string> {
+/**
+ * What tells these weights apart from others of the same spec: a hash of the first weighted
+ * layer's weights and of the last one's bias (a few KB read back, no file access needed).
+ */
+export async function weightsFingerprint(model: Model): Promise<string> {
+  const weighted = model.spec.layers.filter((l) => l.type === 'conv' || l.type === 'linear');
+  if (weighted.length === 0) return '';
+  const first = await model.weight(`${weighted[0].name}.weight`).read();
+  const last = weighted[weighted.length - 1];
+  const bias = 'bias' in last && last.bias ? await model.weight(`${last.name}.bias`).read() : new Float32Array(0);
+  const bytes = new Uint8Array(first.byteLength + bias.byteLength);
+  bytes.set(new Uint8Array(first.buffer, first.byteOffset, first.byteLength));
+  bytes.set(new Uint8Array(bias.buffer, bias.byteOffset, bias.byteLength), first.byteLength);
+  return (await sha256(bytes)).slice(0, 16);
+}
+
+/**
+ * The cache group of a configuration: readable prefix + hash of everything the features depend on
+ * (spec name and source, the weights (`modelId`, default weightsFingerprint), layer, pooling, preprocessing).
+ */
+export async function cacheGroup(model: Model, layer: string, pool: GalleryPool, modelId?: string): Promise<string> {
   const { spec } = model;
-  const key = JSON.stringify({ v: CACHE_VERSION, model: spec.name, source: spec.source, modelId, layer, pool, input: spec.input });
+  const weights = modelId ?? (await weightsFingerprint(model));
+  const key = JSON.stringify({ v: CACHE_VERSION, model: spec.name, source: spec.source, weights, layer, pool, input: spec.input });
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_');
   return `${safe(spec.name)}.${safe(layer)}.${pool}.${(await sha256(key)).slice(0, 16)}`;
 }

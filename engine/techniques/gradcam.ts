@@ -6,8 +6,7 @@
 
 import { resizeMap } from '../display/image';
 import type { Model } from '../models/graph';
-import { Tensor } from '../tensor';
-import { scoreLayer, type InputImage, type ScoreKind } from './attribution';
+import { scoreLayer, uploadImage, type InputImage, type ScoreKind } from './attribution';
 import { attributionViews, finish, prepare, presentAttribution, type AttributionBase } from './attribution_present';
 import { FAITHFULNESS_OPTIONS } from './faithfulness';
 import { camFromGradients, guidedCam } from './gradcam_math';
@@ -65,7 +64,7 @@ export function camLayer(model: Model, value: string): string {
 
 export async function gradCam(model: Model, x: InputImage, index: number, o: GradCamOptions): Promise<GradCamMap> {
   const layer = camLayer(model, o.layer);
-  const t = Tensor.fromData(model.rt, x.data, [1, x.c, x.h, x.w], 'gradcam input');
+  const t = uploadImage(model, x, 'gradcam input');
   const seed = { kind: 'class' as const, index, layer: scoreLayer(model, o.score) };
   try {
     model.forward(t);

@@ -76,7 +76,7 @@ function layerFields(l: LayerSpec, ins: ChannelField[][], inShapes: Chw[], shape
     case 'linear':
       return window([envelope(x, shape[0])], [h, w], [1, 1], [0, 0]);
     case 'adaptiveavgpool':
-      return window(x, [Math.ceil(h / l.output[0]), Math.ceil(w / l.output[1])], [Math.floor(h / l.output[0]), Math.floor(w / l.output[1])], [0, 0]);
+      return window(x, [Math.ceil(h / l.output[0]), Math.ceil(w / l.output[1])], [Math.max(1, Math.floor(h / l.output[0])), Math.max(1, Math.floor(w / l.output[1]))], [0, 0]);
     case 'concat': {
       let offset = 0;
       return ins.flatMap((fs, i) => {

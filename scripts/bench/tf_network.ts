@@ -21,6 +21,8 @@ export interface TfNetwork {
   forward(x: TF.Tensor4D): TF.Tensor;
   /** The logits layer's output for the last forward. */
   logits(x: TF.Tensor4D): TF.Tensor;
+  /** Up to layer `until`; `tap(name, y)` may replace each layer's output (probes, custom gradients). */
+  run(x: TF.Tensor4D, until: string, tap?: (name: string, y: TF.Tensor4D) => TF.Tensor4D): TF.Tensor4D;
   dispose(): void;
 }
 
@@ -109,12 +111,14 @@ export function buildTfNetwork(tf: Tf, spec: ModelSpec, weightBytes: Uint8Array,
     }
   }
 
-  function run(x: TF.Tensor4D, until: string): TF.Tensor {
+  function run(x: TF.Tensor4D, until: string, tap?: (name: string, y: TF.Tensor4D) => TF.Tensor4D): TF.Tensor4D {
     const acts = new Map<string, TF.Tensor4D>([[spec.input.name, x]]);
     for (const l of order) {
       // A ReLU folded into the conv / linear before it just names that output.
-      if (l.type === 'relu' && weights.has(l.inputs[0]) && reluOnly(l.inputs[0])) acts.set(l.name, acts.get(l.inputs[0])!);
-      else acts.set(l.name, layer(l, l.inputs.map((i) => acts.get(i)!), (l.type === 'conv' || l.type === 'linear') && reluOnly(l.name)));
+      const y = l.type === 'relu' && weights.has(l.inputs[0]) && reluOnly(l.inputs[0])
+        ? acts.get(l.inputs[0])!
+        : layer(l, l.inputs.map((i) => acts.get(i)!), (l.type === 'conv' || l.type === 'linear') && reluOnly(l.name));
+      acts.set(l.name, tap ? tap(l.name, y) : y);
       if (l.name === until) break;
     }
     return acts.get(until)!;
@@ -123,6 +127,7 @@ export function buildTfNetwork(tf: Tf, spec: ModelSpec, weightBytes: Uint8Array,
   return {
     forward: (x) => run(x, order[order.length - 1].name),
     logits: (x) => run(x, spec.logits),
+    run,
     dispose: () => all.forEach((t) => t.dispose()),
   };
 }
