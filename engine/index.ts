@@ -40,6 +40,9 @@ export { gram, gramBackward, gramLoss } from './ops/gram';
 export { fourierPlan, spectrumShape, irfft2, irfft2Backward, toValidRgb, toValidRgbBackward, colorDecorrelation, COLOR_CORRELATION_SVD_SQRT, COLOR_MEAN, LUCID_FFT, type FourierPlan, type IrfftOptions, type RgbOptions } from './ops/fft';
 export { affine, affineBackward, affineMatrix, affineMatrices, roll, type Affine, type AffineOptions, type AffineParams, type PadMode } from './ops/transform';
 export { adamState, adamStep, normalizedStep, type AdamOptions, type AdamState } from './ops/optim';
+export { pairwise, METRICS, type Metric } from './ops/pairwise';
+export { topk, TOPK_MAX, type TopkOptions } from './ops/topk';
+export { tsneState, tsneStep, type TsneState, type TsneStepParams } from './ops/tsne';
 
 /**
  * Create the WebGPU runtime (adapter, device, buffer pool, pipeline cache). In Node on a machine

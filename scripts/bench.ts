@@ -2,7 +2,8 @@
 // adapter. Part one (default): every conv layer of AlexNet (torchvision and Caffe forms),
 // SqueezeNet 1.1 and GoogLeNet and AlexNet's FC layers, forward and backward to the input, per
 // kernel variant. Part two (--networks): whole-network images/second, forward and
-// forward+backward. Results also go to results/bench-<timestamp>.json. See scripts/bench/args.ts.
+// forward+backward. Part three (--techniques): every visualization technique beside the same
+// technique in TF.js. Results also go to results/bench-<timestamp>.json. See scripts/bench/args.ts.
 
 import { join } from 'node:path';
 import { parseArgs } from './bench/args';
@@ -10,6 +11,7 @@ import { createContext } from './bench/context';
 import { estimateSeconds, layerSummary, runLayerBench } from './bench/layer_bench';
 import { benchLayers } from './bench/layers';
 import { runNetworkBench } from './bench/network_bench';
+import { runTechniqueBench } from './bench/technique_bench';
 import { writeResults } from './bench/report';
 
 const SHARED = process.env.CNNVIS_SHARED ?? join(process.cwd(), '..', 'shared');
@@ -32,9 +34,12 @@ async function main(): Promise<void> {
       timing: ctx.timing,
       args: process.argv.slice(2),
     };
-    if (args.networks) {
+    if (args.techniques) {
+      results.techniques = await runTechniqueBench(args, ctx, log);
+    } else if (args.networks) {
       results.networks = await runNetworkBench(args, ctx, log);
     } else {
+      if (args.model === 'tinyvgg') throw new Error('--model tinyvgg is for --techniques only (the layer benchmark covers alexnet, squeezenet and googlenet)');
       const layers = benchLayers({ sharedDir: SHARED, weightsDir: args.weightsDir, batch: args.batch, quick: args.quick, filter: args.filter, model: args.model });
       if (!layers.length) throw new Error('no layer matches the --filter / --model given');
       log(`${layers.length} layers x (forward, backward); estimated total ~${Math.ceil(estimateSeconds(layers, ctx))} s`);

@@ -46,7 +46,10 @@ fn texel(x: u32, yy: u32) -> vec3f {
 /// Source coordinate along one axis: (lower neighbour, upper neighbour, weight of the upper).
 /// s = (2o + 1) * crop / (2 out) - 1/2 is evaluated as the exact integer fraction
 /// ((2o + 1) * crop - out) / (2 out), so its integer part is exact and only the weight rounds.
+/// crop == out is the identity (s = o), taken without the products, so any width works there;
+/// otherwise (2o + 1) * crop stays below 2^31 because the op refuses crop * out >= 2^30.
 fn axis(o: u32, crop: u32, out: u32) -> vec3f {
+  if (crop == out) { return vec3f(f32(o), f32(o), 0.0); }
   let num = i32((2u * o + 1u) * crop) - i32(out);
   let den = 2u * out;
   var i0 = 0u;

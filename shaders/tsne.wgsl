@@ -12,7 +12,7 @@
 //
 // Per iteration: row_sums, reduceSamples(rows, 'sum'), step, reduceBatch(y_next, 'mean'), center.
 // Each invocation owns one point and loops over all j in order, so the sums (and the whole run)
-// are deterministic: the same seed gives bit-identical coordinates. gains and iy (N, 2, 1, 1) are
+// are deterministic: the same seed gives bit-identical coordinates. gains and iy (2N values) are
 // read and written only by their own point's invocation.
 // Dispatch: sampleGrid(N, 1, WG) for all three entry points, i = gid.x + gid.y * nwg.x * WG.
 // Bindings (those an entry point uses): 0 params (uniform), 1 y (read / read_write in center),

@@ -26,6 +26,8 @@ const SMALL: Record<string, Record<string, string>> = {
   guided: { top: '0' },
   'gallery-features': { gallery: GALLERY, cache: 'off' },
   'top-patches': { gallery: GALLERY, cache: 'off', channels: '2', k: '4' },
+  'class-vis': { steps: '10' },
+  'neuron-vis': { steps: '10' },
 };
 
 const APP = "document.querySelector('cnn-app')";

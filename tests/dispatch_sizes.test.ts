@@ -168,3 +168,38 @@ describe(`dispatch folding (every family, runtimes folding at ${FOLD} workgroups
     }
   }, 60_000);
 });
+
+// The issue's own case at full size, on the device's real limit (65,535 per axis): one map whose
+// naive one-axis grid is over it, for the element-wise families the visualization loops run on
+// large octaves (ReLU and its backward, the blur, axpy). Checked at strided samples.
+describe('real sizes over 65,535 workgroups on one axis (device limits)', () => {
+  const real = (() => {
+    let p: Promise<Runtime> | null = null;
+    return () => (p ??= Runtime.create());
+  })();
+  afterAll(async () => (await real()).destroy());
+  const STRIDE = 9973;
+  const sampled = (a: ArrayLike<number>) => Float64Array.from({ length: Math.ceil(a.length / STRIDE) }, (_, k) => a[k * STRIDE]);
+
+  it('relu and relu backward on (1, 17, 1024, 1024): ceil(17.8M / 256) = 69,632 groups', async () => {
+    const rt = await real();
+    const shape: Shape4 = [1, 17, 1024, 1024];
+    // A cheap hashed pattern (never zero) instead of 2 x 17.8M seeded randoms; dy = x.
+    const xd = new Float32Array(size(shape));
+    for (let i = 0; i < xd.length; i++) xd[i] = ((Math.imul(i, 2654435761) >>> 0) % 2001 - 1000.5) / 1000;
+    const x = up(rt, xd, shape);
+    const at = (k: number) => xd[k * STRIDE];
+    const n = Math.ceil(xd.length / STRIDE);
+    const want = Float64Array.from({ length: n }, (_, k) => Math.max(at(k), 0));
+    expectClose(sampled(await keep(relu(x)).read()), want, EXACT, undefined, 'relu at 17x1024x1024');
+    expectClose(sampled(await keep(reluBackward(x, x, 'guided')).read()), want, EXACT, undefined, 'guided relu backward (dy = x) at 17x1024x1024');
+  });
+
+  it('gaussian blur on (1, 1, 2048, 2048): ceil(4.2M / 64) = 65,536 groups per plane', async () => {
+    const rt = await real();
+    const shape: Shape4 = [1, 1, 2048, 2048];
+    const xd = randomArray(size(shape), 13);
+    const got = await keep(gaussianBlur(up(rt, xd, shape), 1)).read();
+    expectClose(sampled(got), sampled(refBlur(xd, 1, 2048, 2048, 1)), FORWARD_TOL, undefined, 'blur at 2048x2048');
+  });
+});

@@ -1,6 +1,11 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadModel } from '../engine/index';
+import { Runtime } from '../engine/runtime';
 import { tsneState, tsneStep } from '../engine/ops/tsne';
-import { snapToGrid } from '../engine/techniques/embed';
+import { embed, fileClasses, snapToGrid } from '../engine/techniques/embed';
+import { defaultOptions } from '../engine/techniques/technique';
 import { pca } from '../engine/techniques/pca';
 import { jointProbabilities, tsne, tsneInit, tsneSchedule } from '../engine/techniques/tsne';
 import { expectClose, type Tolerance } from './helpers/close';
@@ -66,6 +71,24 @@ describe('t-SNE', () => {
       expectClose(await s.gains.read(), r.gains, TSNE_STEP_TOL, [n, 2], 'gains');
     } finally {
       s.dispose();
+    }
+  });
+
+  it('folds its per-point grid (200 points, runtime folding at 3 workgroups per axis)', async () => {
+    const rt = await Runtime.create({ maxWorkgroupsPerDimension: 3 });
+    const n = 200;
+    const p = new Float32Array(n * n).fill(1 / (n * (n - 1)));
+    const y0 = randomArray(2 * n, 13, 3);
+    const s = tsneState(rt, p, y0);
+    try {
+      const sched = tsneSchedule(0, { learningRate: 20 });
+      tsneStep(s, sched);
+      const r: ref.RefTsneState = { y: Float64Array.from(y0), gains: new Float64Array(2 * n).fill(1), iy: new Float64Array(2 * n) };
+      ref.tsneStep(r, p, n, sched);
+      expectClose(await s.y.read(), r.y, TSNE_STEP_TOL, [n, 2], 'folded step');
+    } finally {
+      s.dispose();
+      rt.destroy();
     }
   });
 
@@ -140,5 +163,46 @@ describe('mosaic grid', () => {
     for (let i = 1; i < n; i++) if (coords[2 * i] > coords[2 * right]) right = i;
     expect(cells[right] % 8).toBeGreaterThanOrEqual(6);
     expect(() => snapToGrid(coords, n, 7, 7)).toThrow(/a 7 x 7 grid has fewer cells than 50 points/);
+  });
+
+  it('large maps (past 4e6 point-cell pairs) go point by point, still one point per cell', () => {
+    const n = 2100;
+    const cells = snapToGrid(randomArray(2 * n, 14), n, 46, 46);
+    expect(new Set(cells).size).toBe(n);
+    expect(Math.min(...cells)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SHARED = join(ROOT, process.env.CNNVIS_SHARED ?? '../shared');
+
+describe('embed technique (TinyVGG, its 20 samples)', () => {
+  it('maps the gallery by PCA and t-SNE: (N, 2) coordinates, a mosaic without overlaps, a class scatter', async () => {
+    const model = await loadModel(await gpu(), join(ROOT, 'weights', 'tinyvgg'));
+    try {
+      const base = { ...defaultOptions(embed), gallery: join(SHARED, 'models', 'tinyvgg', 'samples'), cache: 'off', iterations: 60 };
+      for (const method of ['pca', 'tsne'] as const) {
+        const r = await embed.run({ model }, { ...base, method });
+        const p = embed.present(r, { model });
+        expect(p.raw.shape).toEqual([20, 2]);
+        expect(p.raw.data.every(Number.isFinite)).toBe(true);
+        expect(new Set(r.cells).size).toBe(20);
+        expect(p.views.map((v) => v.suffix)).toEqual(['', 'scatter']);
+        expect([p.views[0].image.width, p.views[0].image.height]).toEqual([5 * 32, 4 * 32]);
+        const points = p.summary.points as { file: string; class: string }[];
+        expect(points[0].class).toBe('boat');
+        if (method === 'pca') expect((p.summary.explained as number[])[0]).toBeGreaterThan((p.summary.explained as number[])[1]);
+        else expect(p.summary.perplexity).toBeCloseTo(19 / 3, 6);
+      }
+      expect(await fileClasses(['a/koala_2.jpeg', 'a/boat_1.jpeg', 'a/koala_1.jpeg'])).toEqual({ classOf: [1, 0, 1], classes: ['boat', 'koala'] });
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('reads ImageNet classes from the samples table next to the gallery folder', async () => {
+    const dir = join(SHARED, 'images', 'imagenet-samples');
+    const c = await fileClasses([join(dir, 'n01443537_goldfish.JPEG'), join(dir, 'n01440764_tench.JPEG')]);
+    expect(c).toEqual({ classOf: [1, 0], classes: ['tench', 'goldfish'] });
   });
 });

@@ -50,23 +50,35 @@ describe('fool (TinyVGG)', () => {
     }
   }
 
-  it.each(['ascent', 'pgd'] as const)('%s: the lifeboat becomes a koala on the saved PNG, PSNR >= 35 dB', async (method) => {
-    const r = await run({ method, eps: 4, steps: 60 });
+  /** The saved PNG is read as a koala, its distances recomputed here, its views the saved pixels. */
+  async function expectFooled(r: FoolResult): Promise<void> {
     expect(r.before[0].label).toBe('lifeboat');
     expect(r.fooledAfterPng).toBe(true);
     expect(await reclassify(r)).toBe(KOALA);
     expect(r.after[0].index).toBe(KOALA);
-    const d = pixelDistance(r.image, r.original);
-    expect(d).toEqual({ lInf: r.lInf, l2: r.l2, psnr: r.psnr });
-    expect(r.psnr).toBeGreaterThanOrEqual(MIN_PSNR_DB);
+    expect(pixelDistance(r.image, r.original)).toEqual({ lInf: r.lInf, l2: r.l2, psnr: r.psnr });
     expect(r.lInf).toBeGreaterThan(0);
-    if (method === 'pgd') expect(r.lInf).toBeLessThanOrEqual(4);
     expect(r.iterations).toBeGreaterThan(0);
-    expect(r.iterations).toBeLessThanOrEqual(60);
     const p = fool.present(r, { model });
     expect(p.views.map((v) => v.suffix)).toEqual(['', 'diff']);
     expect(p.views[0].image.rgba).toEqual(r.image.rgba);
-    expect(p.summary).toMatchObject({ fooledAfterPng: true, target: { index: KOALA } });
+    expect(p.summary).toMatchObject({ fooledAfterPng: true, target: { index: KOALA }, iterations: r.iterations });
+  }
+
+  it('ascent (the lecture): the lifeboat becomes a koala on the saved PNG, PSNR >= 35 dB', async () => {
+    // The lecture's lr 1 is for 224 x 224 inputs; the same change per pixel at 64 x 64 is 1 * 64 / 224.
+    const r = await run({ lr: 64 / 224 });
+    await expectFooled(r);
+    expect(r.psnr).toBeGreaterThanOrEqual(MIN_PSNR_DB);
+    expect(r.iterations).toBeLessThanOrEqual(100);
+  }, 60_000);
+
+  it('pgd: a koala on the saved PNG within the L-infinity budget', async () => {
+    const eps = 6;
+    const r = await run({ method: 'pgd', eps, steps: 30 });
+    await expectFooled(r);
+    expect(r.lInf).toBeLessThanOrEqual(eps);
+    expect(r.psnr).toBeGreaterThanOrEqual(20 * Math.log10(255 / eps));
   }, 60_000);
 
   it('fgsm: one sign step, every pixel within eps', async () => {

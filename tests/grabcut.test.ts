@@ -146,7 +146,8 @@ describe('grabcutFromSaliency on synthetic scenes', () => {
     }
   });
 
-  it('frees its cv.Mats: repeated runs give identical masks and do not grow the wasm heap', async () => {
+  // OpenCV's k-means draws from its global RNG, so repeated runs differ in a few boundary pixels.
+  it('frees its cv.Mats: repeated runs agree and do not grow the wasm heap', async () => {
     const { image, saliency } = scene(3);
     const first = await grabcutFromSaliency(image, saliency, { iterations: 2 });
     const { loadOpenCv } = await import('../engine/techniques/opencv');
@@ -155,7 +156,7 @@ describe('grabcutFromSaliency on synthetic scenes', () => {
     const before = heap();
     for (let k = 0; k < 5; k++) {
       const again = await grabcutFromSaliency(image, saliency, { iterations: 2 });
-      expect(Array.from(again.mask)).toEqual(Array.from(first.mask));
+      expect(maskIoU(again.mask, first.mask)).toBeGreaterThan(0.98);
     }
     expect(heap()).toBe(before);
   });

@@ -62,6 +62,19 @@ describe('imageToTensor', () => {
     expectClose(await bgr.read(), swapped, EXACT, bgr.shape, 'bgr copy');
   });
 
+  it('copies very wide images exactly (no overflow in the resize arithmetic past 2^31 / 2 crop)', async () => {
+    // Regression: (2 * o + 1) * crop overflowed 32 bits from o = 15,340 at width 70,000 (any width past 32,768).
+    const rt = await gpu();
+    for (const w of [40_000, 70_000]) {
+      const rgba = randomRgba(w, 1, w);
+      const raw = { channelOrder: 'rgb', scale: 1, mean: [0, 0, 0], std: [1, 1, 1] } as const;
+      const y = track(imageToTensor(rt, rgba, w, 1, params(raw, w, 1)));
+      const want = new Float64Array(3 * w);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < w; i++) want[c * w + i] = rgba[i * 4 + c];
+      expectClose(await y.read(), want, EXACT, y.shape, `width ${w} copy`);
+    }
+  });
+
   it('fills one sample of a batch tensor and leaves the others alone', async () => {
     const rt = await gpu();
     const [w, h] = [12, 10];
@@ -149,6 +162,8 @@ describe('image validation', () => {
     expect(() => imageToTensor(rt, rgba.subarray(4), 4, 3, params(CAFFE, 4, 3))).toThrow(/imageToTensor: rgba has 44 bytes, expected width \* height \* 4 = 48/);
     expect(() => imageToTensor(rt, rgba, 4, 3, params(CAFFE, 4, 3, [1, 0, 4, 3]))).toThrow(/imageToTensor: crop \(x 1, y 0, w 4, h 3\) must be whole pixels inside the 4x3 image/);
     expect(() => imageToTensor(rt, rgba, 4, 3, params(CAFFE, 0, 3))).toThrow(/imageToTensor: output size must be positive integers, got 0x3/);
+    const wide = randomRgba(40_000, 1, 5);
+    expect(() => imageToTensor(rt, wide, 40_000, 1, params(CAFFE, 30_000, 1))).toThrow(/imageToTensor: resizing width 40000 to 30000 is too large for one pass/);
     const out = upload(rt, randomArray(3 * 9, 2), [1, 3, 3, 3], 'out');
     expect(() => imageToTensor(rt, rgba, 4, 3, params(CAFFE, 4, 3), out)).toThrow(/imageToTensor: out has shape \(1, 3, 3, 3\), expected \(1, 3, 3, 4\)/);
     expect(() => imageToTensor(rt, rgba, 4, 3, params(CAFFE, 3, 3), out, 1)).toThrow(/imageToTensor: sample 1 is outside out \(1, 3, 3, 3\)/);

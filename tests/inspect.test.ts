@@ -14,7 +14,7 @@ let input: Tensor;
 
 beforeAll(async () => {
   model = await loadModel(await gpu(), 'weights/tinyvgg');
-  input = Tensor.fromData(model.rt, randomArray(3 * 64 * 64, 7, -2, 2), [1, 3, 64, 64], 'inspect input');
+  input = Tensor.fromData(model.rt, randomArray(3 * 64 * 64, 7, 2), [1, 3, 64, 64], 'inspect input');
 });
 
 afterAll(() => {

@@ -201,7 +201,6 @@ describe('the loop', () => {
     const c = await fourierRun(2);
     expect(a.r.iterations).toBe(40);
     expect(a.r.history.map((e) => e.iteration)).toEqual([1, 8, 16, 24, 32, 40]);
-    console.log(a.r.history.map((e) => e.value));
     expect(a.r.last!).toBeGreaterThan(4 * Math.max(a.r.first!, 1e-3));
     expect(Buffer.from(b.image.buffer).equals(Buffer.from(a.image.buffer))).toBe(true);
     expect(b.r.history).toEqual(a.r.history);

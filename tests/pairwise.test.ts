@@ -49,6 +49,20 @@ describe.each(PAIRWISE_VARIANTS)('pairwise distances, %s variant', (variant) => 
   });
 });
 
+describe('pairwise: dispatch folding (runtimes folding at 8 workgroups per axis)', () => {
+  it.each(PAIRWISE_VARIANTS)('%s: 20 x 450 rows (9 direct groups, 29 x 2 tiles) fold and still match', async (variant) => {
+    const rt = await Runtime.create({ maxWorkgroupsPerDimension: 8, variants: { pairwise: variant } });
+    try {
+      const [ad, bd] = [randomArray(20 * 3, 21), randomArray(450 * 3, 22)];
+      const d = pairwise(upload(rt, ad, [20, 3, 1, 1], 'a'), upload(rt, bd, [450, 3, 1, 1], 'b'), 'sqeuclidean');
+      expectClose(await d.read(), ref.pairwise(ad, bd, 20, 450, 3, 'sqeuclidean'), FORWARD_TOL, [20, 450], 'folded distances');
+      d.dispose();
+    } finally {
+      rt.destroy();
+    }
+  });
+});
+
 describe('pairwise: errors', () => {
   it('names mismatched rows and unknown metrics', async () => {
     const rt = await runtimes.direct;

@@ -19,6 +19,7 @@ import { expectedTensors } from '../engine/models/load';
 import type { LayerSpec, ModelSpec } from '../engine/models/spec';
 import { channelField, fieldBox, fieldRows, fieldTable, receptiveField, receptiveFields } from '../engine/techniques/receptive_field';
 import { defaultOptions } from '../engine/techniques/technique';
+import { cli } from './helpers/cli';
 import { weightsFile } from './helpers/generated_weights';
 import { gpu, track } from './helpers/gpu';
 import { randomArray, rng } from './helpers/random';
@@ -158,5 +159,22 @@ describe('receptive-field output', () => {
     expect((p.summary.layers as unknown[]).length).toBe(p.raw.shape[0]);
     expect(r.input).toEqual([227, 227]);
     expect(() => channelField(r.layers.find((l) => l.name === 'fire2/concat')!, 128)).toThrow(/channel 128 is not a channel of layer 'fire2\/concat' \(128 channels\)/);
+  });
+});
+
+describe('receptive-field on the command line', () => {
+  it('--json prints {"model", "input", "layers"} (AlexNet from the built-in spec, no weights needed); a bad flag fails', async () => {
+    const [r, table, bad] = await Promise.all([
+      cli('receptive-field', '--model', 'alexnet', '--json'),
+      cli('receptive-field', '--model', 'squeezenet1_1'),
+      cli('receptive-field', '--model', 'alexnet', '--frobnicate'),
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { input: number[]; layers: { name: string; size: number }[] };
+    expect(out.input).toEqual([224, 224]);
+    expect(out.layers.find((l) => l.name === 'features.12')).toMatchObject({ channels: [0, 256], size: 195, stride: 32, start: 31 });
+    expect(table.stdout).toMatch(/fire2\/concat\s+concat\s+64-127\s+15\s+4\s+3/);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/unknown argument '--frobnicate'/);
   });
 });

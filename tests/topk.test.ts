@@ -81,6 +81,21 @@ describe.each(TOPK_VARIANTS)('topk, %s variant', (variant) => {
   });
 });
 
+describe('topk: dispatch folding (runtimes folding at 3 workgroups per axis)', () => {
+  it.each(TOPK_VARIANTS)('%s: 8 rows fold into (3, 3) workgroups and every row is answered', async (variant) => {
+    const rt = await Runtime.create({ maxWorkgroupsPerDimension: 3, variants: { topk: variant } });
+    try {
+      const xd = randomArray(8 * 40, 23);
+      const { values, indices } = topk(upload(rt, xd, [8, 40, 1, 1], 'x'), 6);
+      expectClose(await indices.read(), ref.topk(xd, 8, 40, 6).indices, EXACT, [8, 6], 'folded indices');
+      values.dispose();
+      indices.dispose();
+    } finally {
+      rt.destroy();
+    }
+  });
+});
+
 describe('topk: errors', () => {
   it('names k and the row length', async () => {
     const rt = await runtimes.serial;

@@ -1,7 +1,10 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { TECHNIQUES } from '../engine/techniques/index';
 import { parseOptions, type Options, type RgbaImage, type Technique } from '../engine/techniques/technique';
+import { APP_PANELS } from './app_panels';
 import './cnn-image-picker';
+import './cnn-inspector';
+import './cnn-live-run';
 import './cnn-nav';
 import './cnn-predictions';
 import './cnn-technique-panel';
@@ -64,7 +67,7 @@ export class CnnApp extends LitElement {
   declare options: Options;
   /** Only the latest request may update the page. */
   private seq = 0;
-  readonly techniques: Technique[] = TECHNIQUES;
+  readonly techniques: Technique[] = [...TECHNIQUES, ...APP_PANELS];
 
   static override styles = css`
     :host { display: block; min-height: 100vh; color: var(--ink, #1d2230); font: 15px/1.5 system-ui, -apple-system, 'Segoe UI', sans-serif; }
@@ -141,8 +144,9 @@ export class CnnApp extends LitElement {
     this.dataset.state = this.state;
   }
 
-  get panel(): CnnTechniquePanel | null {
-    return this.renderRoot.querySelector('cnn-technique-panel');
+  /** The open panel: a technique's, the kernel inspector or a live run (each has run() and data-state). */
+  get panel(): Pick<CnnTechniquePanel, 'run'> | null {
+    return this.renderRoot.querySelector<HTMLElement & Pick<CnnTechniquePanel, 'run'>>('cnn-technique-panel, cnn-inspector, cnn-live-run');
   }
 
   /** Restore the view a query string describes, then run it (classification, and the technique). */
@@ -298,6 +302,18 @@ export class CnnApp extends LitElement {
     </section>`;
   }
 
+  /** The open panel: the app's own (inspector, live run) by name, else the technique's generated panel. */
+  private renderPanel(t: Technique) {
+    if (t.name === 'inspector') return html`<cnn-inspector model=${this.model} .image=${this.picture}></cnn-inspector>`;
+    if (t.name === 'class-vis-live') {
+      return html`<cnn-live-run .technique=${t} model=${this.model} .info=${this.info} .image=${this.picture} .options=${this.options}
+        @options-change=${this.onOptions}></cnn-live-run>`;
+    }
+    return html`<cnn-technique-panel .technique=${t} model=${this.model} .info=${this.info}
+      .image=${this.picture} stem=${this.image?.stem?.split('/').pop()?.replace(/\.\w+$/, '') ?? 'image'} .options=${this.options}
+      @options-change=${this.onOptions}></cnn-technique-panel>`;
+  }
+
   override render() {
     return html`
       <header class="top">
@@ -312,11 +328,7 @@ export class CnnApp extends LitElement {
         <main>
           ${this.notice ? html`<p class="notice" role="status">${this.notice}</p>` : nothing}
           ${this.modelError && this.modelError !== this.fatal ? html`<p class="card error" role="alert">${this.modelError}</p>` : nothing}
-          ${this.technique
-            ? html`<section class="card"><cnn-technique-panel .technique=${this.technique} model=${this.model} .info=${this.info}
-                .image=${this.picture} stem=${this.image?.stem?.split('/').pop()?.replace(/\.\w+$/, '') ?? 'image'} .options=${this.options}
-                @options-change=${this.onOptions}></cnn-technique-panel></section>`
-            : this.renderOverview()}
+          ${this.technique ? html`<section class="card">${this.renderPanel(this.technique)}</section>` : this.renderOverview()}
         </main>
         <aside class="input" aria-label="Input image">
           <section class="card">

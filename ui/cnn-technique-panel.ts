@@ -1,9 +1,11 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { defaultOptions, type OptionValue, type Options, type Technique } from '../engine/techniques/technique';
+import './cnn-chart';
 import './cnn-option-control';
 import './cnn-view';
 import { fileName, rawNpy, saveBlob } from './download';
 import { runTechnique, type ModelInfo, type TechniqueRun } from './session';
+import { chartsFor } from './technique_charts';
 import type { RgbaImage } from '../engine/techniques/technique';
 
 export type PanelState = 'idle' | 'running' | 'done' | 'error';
@@ -92,6 +94,7 @@ export class CnnTechniquePanel extends LitElement {
     dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
     pre.text { font: 0.8rem/1.4 ui-monospace, 'SF Mono', Menlo, Consolas, monospace; background: var(--track, #eef0f5); border-radius: 0.45rem;
       padding: 0.8rem 1rem; overflow: auto; max-height: 28rem; margin: 1.1rem 0 0; }
+    cnn-chart.chart { margin-top: 1.1rem; }
     .raw { margin-top: 0.8rem; font-size: 0.82rem; color: var(--muted, #6b7080); display: flex; gap: 0.6rem; align-items: center; flex-wrap: wrap; }
     .raw button { padding: 0.2rem 0.6rem; font-size: 0.8rem; }
   `;
@@ -207,6 +210,7 @@ export class CnnTechniquePanel extends LitElement {
       <div class="views ${this.state === 'running' ? 'stale' : ''}">
         ${p.views.map((v) => html`<cnn-view .view=${v} stem=${this.stem} technique=${this.technique.name}></cnn-view>`)}
       </div>
+      ${chartsFor(this.technique.name, p).map((c) => html`<cnn-chart class="chart" .spec=${c}></cnn-chart>`)}
       ${textBlocks(p.summary).map(([k, t]) => html`<pre class="text" aria-label=${k}>${t}</pre>`)}
       <dl aria-label="summary">${keyNumbers(p.summary).map(([k, v]) => html`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>
       <div class="raw"><span>raw: ${raw.meaning} (${raw.shape.join(' \u00d7 ')})</span>

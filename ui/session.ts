@@ -10,6 +10,11 @@ import { createRuntime, decodeImage, loadModel, type Model, type Prediction, typ
 import { modelFields } from '../engine/techniques/receptive_field';
 import type { Options, Presentation, RgbaImage, Technique } from '../engine/techniques/technique';
 import type { LayerInfo } from '../engine/index';
+import { calibrate, kernelSource, profilePass, type Ceilings, type PassProfile } from '../engine/inspect';
+import { classLogit, makeParam, maximize, optimize, rollJitter, type LoopResult, type LoopSettings, type OptimizerKind, type ParamKind } from '../engine/techniques/optvis/index';
+import { resolveClass } from '../engine/techniques/resolve';
+import { throwIfAborted } from '../engine/techniques/technique';
+import { liveCanvas, type CanvasPath } from './live_canvas';
 import { weightsBase } from './sources';
 
 export type { Prediction };
@@ -194,5 +199,109 @@ export function runTechnique(
     const ctx = { model, image, stem, signal, onProgress };
     const result = await t.run(ctx, options);
     return { presentation: t.present(result, ctx), ms: performance.now() - t0 };
+  });
+}
+
+/** Ceilings measured once per device (the calibration run takes a moment). */
+let ceilings: { rt: Runtime; c: Promise<Ceilings> } | null = null;
+
+export interface InspectorRun extends PassProfile {
+  ceilings: Ceilings;
+  /** WGSL source of each kernel family in the pass. */
+  sources: Record<string, string>;
+  adapter: string;
+  ms: number;
+}
+
+/** Profile a forward + backward pass of `img` through the model, and the adapter's ceilings (kernel inspector). */
+export function inspectPass(modelName: string, img: RgbaImage, signal: AbortSignal): Promise<InspectorRun> {
+  return withModel(modelName, async (model) => {
+    const t0 = performance.now();
+    if (ceilings?.rt !== model.rt) ceilings = { rt: model.rt, c: calibrate(model.rt) };
+    const c = ceilings.c;
+    c.catch(() => (ceilings = null));
+    const cal = await c;
+    throwIfAborted(signal);
+    const input = model.preprocess(img.rgba, img.width, img.height);
+    try {
+      const p = await profilePass(model, input);
+      const sources = Object.fromEntries([...new Set(p.profile.records.map((r) => r.family))].map((f) => [f, kernelSource(f)]));
+      return { ...p, ceilings: cal, sources, adapter: model.rt.describe(), ms: performance.now() - t0 };
+    } finally {
+      input.dispose();
+    }
+  });
+}
+
+/** What an iterative run optimizes (the options that need a restart to change). */
+export interface LiveSpec {
+  /** A class index or label substring; '' = the top-1 class of `image`. */
+  classValue: string;
+  steps: number;
+  param: ParamKind;
+  optimizer: OptimizerKind;
+  jitter: number;
+  seed: number;
+}
+
+export interface LiveStep {
+  iteration: number;
+  steps: number;
+  objective: number | null;
+  objectiveAt: number;
+  itPerSec: number;
+}
+
+export interface LiveResult {
+  classIndex: number;
+  label: string;
+  path: CanvasPath;
+  loop: LoopResult;
+}
+
+/**
+ * Class visualization live: run the optimization loop, draw every iteration into `canvas`
+ * (straight from the GPU where the canvas can share the device) and call `onStep` after each
+ * (the loop waits for it, so a paused caller holds the run). `settings` is read at every step.
+ */
+export function runLive(
+  modelName: string,
+  spec: LiveSpec,
+  settings: LoopSettings,
+  image: RgbaImage | undefined,
+  canvas: HTMLCanvasElement,
+  signal: AbortSignal,
+  onStep: (s: LiveStep, path: CanvasPath) => void | Promise<void>,
+): Promise<LiveResult> {
+  return withModel(modelName, async (model) => {
+    let classIndex = resolveClass(model, spec.classValue, 'class-vis-live');
+    if (classIndex === null) {
+      if (!image) throw new Error('class-vis-live: --class is empty (the top-1 class) and there is no image: pick an image or a class');
+      const input = model.preprocess(image.rgba, image.width, image.height);
+      try {
+        classIndex = (await model.classify(input, 1))[0][0].index;
+      } finally {
+        input.dispose();
+      }
+    }
+    const { height, width } = model.spec.input;
+    const view = liveCanvas(model, canvas);
+    const param = makeParam(model, spec.param, { height, width, seed: spec.seed, init: 'noise', std: spec.param === 'pixel' ? 0.1 : 0.01 });
+    try {
+      const loop = await optimize({
+        model, param, settings, signal, steps: spec.steps, seed: spec.seed,
+        objective: maximize(classLogit(model, classIndex)),
+        optimizer: spec.optimizer,
+        transforms: rollJitter(spec.jitter),
+        objectiveEvery: 1,
+        onStep: async (s) => {
+          await view.draw(param.render());
+          await onStep({ iteration: s.iteration, steps: s.steps, objective: s.objective, objectiveAt: s.objectiveAt, itPerSec: s.itPerSec }, view.path);
+        },
+      });
+      return { classIndex, label: model.spec.labels[classIndex] ?? String(classIndex), path: view.path, loop };
+    } finally {
+      param.dispose();
+    }
   });
 }

@@ -35,7 +35,7 @@ export function dispatchPairwise(rt: Runtime, a: Tensor, b: Tensor, metric: Metr
   const c = cost(3 * a.n * b.n * a.sampleSize, [a.size * Math.ceil(b.n / reuse), b.size * Math.ceil(a.n / reuse), out], v);
   if (v === 'direct') {
     const blocks = Math.ceil(a.n / 4) * Math.ceil(b.n / 4);
-    rt.dispatch(rt.program({ ...pairwiseKernel, entryPoint: 'pairwise_direct', constants: { WG } }), { params, a, b, out }, sampleGrid(blocks, 1, WG), c);
+    rt.dispatch(rt.program({ ...pairwiseKernel, entryPoint: 'pairwise_direct', constants: { WG } }), { params, a, b, out }, sampleGrid(blocks, 1, WG, rt.maxGroups), c);
     return;
   }
   dispatchFolded(rt, rt.program({ ...pairwiseKernel, entryPoint: 'pairwise_tiled', constants: { TILE } }), { params, a, b, out }, [Math.ceil(b.n / TILE), Math.ceil(a.n / TILE), 1], c);

@@ -26,5 +26,5 @@ function variant(rt: Runtime): TopkVariant {
 export function dispatchTopk(rt: Runtime, x: Tensor, k: number, largest: boolean, values: Tensor, indices: Tensor): void {
   const params = { n: x.n, m: x.sampleSize, k, largest: largest ? 1 : 0, ...x.layout('x') };
   const v = variant(rt);
-  rt.dispatch(rt.program({ ...topkKernel, constants: { WG: WG[v] } }), { params, x, values, indices }, sampleGrid(x.n, 1, 1), cost(x.size * k, [x, values, indices], v));
+  rt.dispatch(rt.program({ ...topkKernel, constants: { WG: WG[v] } }), { params, x, values, indices }, sampleGrid(x.n, 1, 1, rt.maxGroups), cost(x.size * k, [x, values, indices], v));
 }

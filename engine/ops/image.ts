@@ -40,6 +40,10 @@ export function imageToTensor(rt: Runtime, rgba: Uint8Array | Uint8ClampedArray,
   if (![cx, cy].every((v) => Number.isInteger(v) && v >= 0) || ![cw, ch].every((v) => Number.isInteger(v) && v >= 1) || cx + cw > width || cy + ch > height) {
     throw opError(op, `crop (x ${cx}, y ${cy}, w ${cw}, h ${ch}) must be whole pixels inside the ${width}x${height} image`);
   }
+  // The shader's exact resize arithmetic needs (2 * out + 1) * crop < 2^31 on each resized axis.
+  for (const [axis, c, o] of [['width', cw, p.outWidth], ['height', ch, p.outHeight]] as const) {
+    if (c !== o && c * o >= 2 ** 30) throw opError(op, `resizing ${axis} ${c} to ${o} is too large for one pass (crop * out must stay below 2^30); resize in two steps`);
+  }
   const shape = [out ? out.n : 1, 3, p.outHeight, p.outWidth];
   const y = out ? outputFor(op, out, shape, out, 'image') : Tensor.empty(rt, shape, 'image');
   expectNonNegInt(op, 'sample', sample);

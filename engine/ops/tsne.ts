@@ -1,5 +1,6 @@
 // The t-SNE optimisation state on the GPU and one gradient step (kernels/tsne.ts): points y
-// (N, 2, 1, 1), joint probabilities p (N, N, 1, 1), gains, momentum buffer iy, and the scratch
+// (N, 2, 1, 1), joint probabilities p (N, N, 1, 1), gains and momentum buffer iy (1, 2N, 1, 1:
+// the same (x, y) pairs, one sample so fill's grid stays small), and the scratch
 // (row sums, Z, y_next, mean). After creation a step allocates nothing.
 
 import { dispatchTsneCenter, dispatchTsneRowSums, dispatchTsneStep, type TsneStepParams } from '../kernels/tsne';
@@ -32,7 +33,7 @@ export function tsneState(rt: Runtime, p: Float32Array, y0: Float32Array): TsneS
   const t = (shape: number[], label: string) => Tensor.empty(rt, shape, `tsne.${label}`);
   const s: TsneState = {
     n, y: Tensor.fromData(rt, y0, [n, 2, 1, 1], 'tsne.y'), p: Tensor.fromData(rt, p, [n, n, 1, 1], 'tsne.p'),
-    gains: t([n, 2, 1, 1], 'gains'), iy: t([n, 2, 1, 1], 'iy'), rows: t([1, n, 1, 1], 'rows'), z: t([1, 1, 1, 1], 'z'),
+    gains: t([1, 2 * n, 1, 1], 'gains'), iy: t([1, 2 * n, 1, 1], 'iy'), rows: t([1, n, 1, 1], 'rows'), z: t([1, 1, 1, 1], 'z'),
     yNext: t([n, 2, 1, 1], 'y_next'), mean: t([1, 2, 1, 1], 'mean'),
     dispose() {
       for (const x of [s.y, s.p, s.gains, s.iy, s.rows, s.z, s.yNext, s.mean]) x.dispose();

@@ -51,7 +51,8 @@ export interface EmbedResult {
 /**
  * Each point's cell of a cols x rows grid (cols * rows >= n), no two points in one cell: the
  * coordinates are scaled to the grid, then (point, cell) pairs are taken greedily by increasing
- * distance (ties by point, then cell), as in the CNN-codes mosaics.
+ * distance (ties by point, then cell), as in the CNN-codes mosaics; past MAX_PAIRS pairs, point
+ * by point (each takes its nearest free cell).
  */
 export function snapToGrid(coords: ArrayLike<number>, n: number, cols: number, rows: number): number[] {
   if (cols * rows < n) throw new Error(`embed: a ${cols} x ${rows} grid has fewer cells than ${n} points`);
@@ -67,11 +68,12 @@ export function snapToGrid(coords: ArrayLike<number>, n: number, cols: number, r
   const [x0, xs] = range(0);
   const [y0, ys] = range(1);
   const cellsN = cols * rows;
+  const at = (i: number): [number, number] => [((coords[2 * i] - x0) / xs) * (cols - 1), ((coords[2 * i + 1] - y0) / ys) * (rows - 1)];
+  if (n * cellsN > MAX_PAIRS) return snapPointByPoint(n, cellsN, cols, at);
   const pairs = new Float64Array(n * cellsN);
   const order = new Uint32Array(n * cellsN);
   for (let i = 0; i < n; i++) {
-    const px = ((coords[2 * i] - x0) / xs) * (cols - 1);
-    const py = ((coords[2 * i + 1] - y0) / ys) * (rows - 1);
+    const [px, py] = at(i);
     for (let c = 0; c < cellsN; c++) {
       pairs[i * cellsN + c] = ((c % cols) - px) ** 2 + (Math.floor(c / cols) - py) ** 2;
       order[i * cellsN + c] = i * cellsN + c;
@@ -90,6 +92,25 @@ export function snapToGrid(coords: ArrayLike<number>, n: number, cols: number, r
     left--;
   }
   return cell;
+}
+
+/** Above this many (point, cell) pairs snapToGrid assigns point by point (memory stays O(cells)). */
+const MAX_PAIRS = 4_000_000;
+
+/** Large maps: each point in turn takes its nearest free cell (ties by cell index). */
+function snapPointByPoint(n: number, cellsN: number, cols: number, at: (i: number) => [number, number]): number[] {
+  const taken = new Uint8Array(cellsN);
+  return Array.from({ length: n }, (_, i) => {
+    const [px, py] = at(i);
+    let best = -1;
+    let bestD = Infinity;
+    for (let c = 0; c < cellsN; c++) {
+      const d = ((c % cols) - px) ** 2 + (Math.floor(c / cols) - py) ** 2;
+      if (!taken[c] && d < bestD) [best, bestD] = [c, d];
+    }
+    taken[best] = 1;
+    return best;
+  });
 }
 
 /** The stem of a file name ('.../boat_1.jpeg' -> 'boat_1'). */
@@ -126,7 +147,7 @@ function mosaic(r: EmbedResult): RgbaImage {
   return out;
 }
 
-function scatter(r: EmbedResult, size = 512, dot = 5): RgbaImage {
+function scatter(r: EmbedResult, size = 512, dot = 7): RgbaImage {
   const out = createImage(size, size, [250, 250, 250, 255]);
   const lut = colormap('viridis');
   const n = r.files.length;
@@ -150,7 +171,7 @@ export const embed: Technique<EmbedOptions, EmbedResult> = {
   title: 'Feature maps: PCA and t-SNE',
   group: 'gallery',
   description:
-    "A gallery's features at a layer mapped to 2-D by PCA or t-SNE (van der Maaten & Hinton 2008; CS231n lecture 12), shown as a mosaic of the images at their positions snapped to a grid (Karpathy's CNN-codes picture) and as a scatter coloured by class. t-SNE follows tsne.py (perplexity by binary search, early exaggeration 4 for 100 iterations, momentum 0.5 / 0.8, gains) with the exact O(N^2) gradient on the GPU: on SwiftShader about 4 ms per iteration at N = 200 and 60 ms at N = 1000, growing as N^2, so past a few thousand points (seconds per iteration, and an N x N P matrix of 4 N^2 bytes) a Barnes-Hut or FFT approximation would be needed.",
+    "A gallery's features at a layer mapped to 2-D by PCA or t-SNE (van der Maaten & Hinton 2008; CS231n lecture 12), shown as a mosaic of the images at their positions snapped to a grid (Karpathy's CNN-codes picture) and as a scatter coloured by class. t-SNE follows tsne.py (perplexity by binary search, early exaggeration 4 for 100 iterations, momentum 0.5 / 0.8, gains) with the exact O(N^2) gradient on the GPU: measured on SwiftShader (2 shared CPU cores) at about 10 ms per iteration for N = 200 and 90 ms for N = 1000 (1000 iterations: 1.5 minutes), growing as N^2: past about 2000-3000 points (0.4-0.8 s per iteration, 10+ minutes per map, and an N x N P of 4 N^2 bytes) exact t-SNE stops being fine there and a Barnes-Hut or FFT approximation is needed.",
   needsImage: false,
   options: [
     ...GALLERY_OPTIONS,

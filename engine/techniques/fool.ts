@@ -3,9 +3,8 @@
 // et al. 2014; Goodfellow et al. 2015). Three methods on the optvis loop, maximizing the target's
 // logit S_t(x) with x in the network's input space:
 //
-//   ascent  x += lr * g / mean|g|, g = dS_t/dx, until the target is top-1 (the lecture's normalized
-//           gradient ascent; it divides by ||g||_2, here the loop's mean|g| step, so lr is the mean
-//           change per pixel in 8-bit levels whatever the image size)
+//   ascent  x += lr * g / ||g||_2, g = dS_t/dx, until the target is top-1 (the lecture's normalized
+//           gradient ascent; lr is the L2 length of a step in [0, 1] image units, 1 = 255 levels)
 //   fgsm    x' = x0 + eps * sign(g) once (Goodfellow et al.'s fast gradient sign method)
 //   pgd     x = P(x + alpha * sign(g)), P the projection on ||x - x0||_inf <= eps (Kurakin et al.'s
 //           basic iterative method, Madry et al.'s PGD without the random start), until top-1
@@ -38,7 +37,7 @@ export interface FoolOptions extends Record<string, string | number> {
   /** pgd's step, in 8-bit levels. */
   alpha: number;
   steps: number;
-  /** ascent's mean change per pixel and step, in 8-bit levels. */
+  /** ascent's L2 step length, in [0, 1] image units. */
   lr: number;
 }
 
@@ -105,13 +104,13 @@ function methodStep(model: Model, o: FoolOptions): { optimizer: OptimizerKind; o
   const sign = { optimizer: 'adam' as const, optimizerOptions: { beta1: 0, beta2: 0, eps: 1e-18 } };
   if (o.method === 'fgsm') return { ...sign, lr: o.eps * unit, steps: 1 };
   if (o.method === 'pgd') return { ...sign, lr: o.alpha * unit, steps: o.steps };
-  if (o.method === 'ascent') return { optimizer: 'normalized', lr: o.lr * unit, steps: o.steps };
+  if (o.method === 'ascent') return { optimizer: 'l2norm', lr: 255 * o.lr * unit, steps: o.steps };
   throw new Error(`fool: unknown --method '${o.method as string}' (${FOOL_METHODS.join(', ')})`);
 }
 
 function checkOptions(o: FoolOptions): void {
   for (const k of ['eps', 'alpha', 'lr'] as const) {
-    if (!(Number.isFinite(o[k]) && o[k] > 0)) throw new Error(`fool: --${k} must be a positive number (8-bit levels${k === 'lr' ? ' per step' : ''}), got ${o[k]}`);
+    if (!(Number.isFinite(o[k]) && o[k] > 0)) throw new Error(`fool: --${k} must be a positive number (${k === 'lr' ? '[0, 1] image units' : '8-bit levels'}), got ${o[k]}`);
   }
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`fool: --steps must be a positive integer, got ${o.steps}`);
 }
@@ -170,7 +169,7 @@ export const fool: Technique<FoolOptions, FoolResult> = {
     { kind: 'number', name: 'eps', default: 8, min: 0, help: 'L-infinity budget of fgsm and pgd, in 8-bit levels (8 = 8/255)' },
     { kind: 'number', name: 'alpha', default: 1, min: 0, help: "pgd's step in 8-bit levels (Kurakin et al.: 1)" },
     stepsOption(100, 'most iterations (ascent, pgd), PNG re-checks included'),
-    lrOption(1, "ascent's step: the mean change per pixel and step, in 8-bit levels"),
+    lrOption(1, "ascent's step: the L2 length of each change, in [0, 1] image units (the lecture: 1)"),
   ],
   presets: {
     lecture: { method: 'ascent', lr: 1, steps: 100 },

@@ -2,23 +2,29 @@
 // A plain array in display order; a new technique file appends itself here.
 
 import { activations } from './activations';
+import { classVis } from './class_vis';
 import { filters } from './filters';
 import { galleryFeatures } from './gallery_features';
 import { faithfulnessTechnique } from './faithfulness';
+import { grabcut } from './grabcut';
 import { gradcam } from './gradcam';
 import { guided } from './guided';
 import { integratedGradientsTechnique } from './integrated_gradients';
+import { neuronVis } from './neuron_vis';
 import { occlusion } from './occlusion';
 import { receptiveField } from './receptive_field';
 import { saliency } from './saliency';
 import { smoothgrad } from './smoothgrad';
 import type { Technique } from './technique';
 import { topPatches } from './top_patches';
+import { neighbors } from './neighbors';
+import { embed } from './embed';
 
 export const TECHNIQUES: Technique<any, any>[] = [
   filters,
   activations,
   saliency,
+  grabcut,
   guided,
   occlusion,
   gradcam,
@@ -28,6 +34,10 @@ export const TECHNIQUES: Technique<any, any>[] = [
   galleryFeatures,
   topPatches,
   receptiveField,
+  classVis,
+  neuronVis,
+  neighbors,
+  embed,
 ];
 
 /** The technique called `name`, or an error listing them all. */

@@ -137,10 +137,12 @@ export const neighbors: Technique<NeighborsOptions, NeighborsResult> = {
       gf.dispose();
     }
     // Pixel space: the query inputs stay on the GPU, the gallery streams past in batches.
-    const first = await inputBatches(model, q.items, { batch: nq, tile: TILE }).next();
-    const queryPictures = first.value!.pictures;
-    const qx = Tensor.empty(rt, first.value!.x.shape, 'neighbors.query pixels');
-    first.value!.x.copyTo(qx);
+    const queryBatch = inputBatches(model, q.items, { batch: nq, tile: TILE });
+    const first = (await queryBatch.next()).value!;
+    const queryPictures = first.pictures;
+    const qx = Tensor.empty(rt, first.x.shape, 'neighbors.query pixels');
+    first.x.copyTo(qx);
+    await queryBatch.return(undefined);
     const dist = Tensor.empty(rt, [nq, n, 1, 1], 'neighbors.pixel distances');
     const all = new Map<number, RgbaImage>();
     let pixel: Neighbor[][];

@@ -1,19 +1,17 @@
 // OpenCV's WebAssembly build (@techstark/opencv-js, 7.6 MB), loaded lazily, once per process or
 // page, by the techniques that use it (grabcut); nothing else in cnnvis imports it.
 //
-//   - Node: CommonJS require() (createRequire). Not import(): a literal import() of the package in
-//     a module that vite-node / Vitest transform makes them process its 7.6 MB of minified code,
-//     which takes minutes or never finishes. The Node-only module name is built at run time so the
-//     browser build leaves it alone.
-//   - Browser: a classic <script> of the package's file (its URL relative to this module), fetched
-//     only on first use and never part of the main bundle; as a classic script the Emscripten glue
-//     runs in the sloppy mode it was written for (it assigns an undeclared global) and sets
-//     `window.cv`. The dev server serves it from node_modules/.
+//   - Node: CommonJS require() (createRequire) of the UMD file. The Node-only module name is built
+//     at run time so the browser build leaves it alone.
+//   - Browser: a classic <script> of the package's file, its URL from `new URL(..., import.meta.url)`
+//     (Vite emits the file as an asset of its own), fetched only on first use, never part of the main
+//     bundle; as a classic script the Emscripten glue runs in the sloppy mode it was written for (it
+//     assigns an undeclared global) and sets `window.cv`.
 //
 // The module is the Emscripten module before its runtime has started: `Mat` and friends appear at
 // onRuntimeInitialized. It has a `then` that calls back with the module itself, so it must never be
-// awaited or resolved as a value (a thenable that resolves to itself never settles); `loadOpenCv`
-// waits through a callback and returns it wrapped.
+// awaited or resolved as a value, nor its import() namespace (which re-exports `then`): a thenable
+// that resolves to itself spins forever. `loadOpenCv` waits through a callback and returns it wrapped.
 //
 // In Node the glue adds process-wide 'uncaughtException' / 'unhandledRejection' listeners (the
 // latter aborts the wasm runtime on any unhandled rejection of the host); they are removed again
@@ -93,18 +91,12 @@ async function load(): Promise<{ cv: OpenCv }> {
   return { cv };
 }
 
-/**
- * The package's file, relative to this module (a variable, not a literal: Vite's dev transform of
- * a literal `new URL(..., import.meta.url)` pulls the 7.6 MB file through the same slow path).
- */
-const OPENCV_FILE = ['..', '..', 'node_modules', '@techstark', 'opencv-js', 'dist', 'opencv.js'].join('/');
-
 /** The package's file as a classic script; it defines `globalThis.cv`. */
 async function scriptInBrowser(): Promise<{ default?: unknown }> {
   const g = globalThis as { cv?: unknown };
   if (g.cv === undefined) {
     if (typeof document === 'undefined') throw new Error('no document to add a <script> to (OpenCV loads in a page or in Node, not in a worker)');
-    const url = new URL(OPENCV_FILE, import.meta.url).href;
+    const url = new URL('../../node_modules/@techstark/opencv-js/dist/opencv.js', import.meta.url).href;
     await new Promise<void>((loaded, failed) => {
       const script = document.createElement('script');
       script.src = url;
@@ -121,5 +113,6 @@ async function scriptInBrowser(): Promise<{ default?: unknown }> {
 async function requireInNode(id: string): Promise<{ default?: unknown }> {
   const nodeModule = ['node', 'module'].join(':');
   const { createRequire } = (await import(/* @vite-ignore */ nodeModule)) as typeof import('node:module');
-  return createRequire(import.meta.url)(id) as { default?: unknown };
+  // Wrapped: the module is a thenable that resolves to itself (see above).
+  return { default: createRequire(import.meta.url)(id) as unknown };
 }

@@ -92,6 +92,8 @@ export interface Technique<O extends Options = Options, R = unknown> {
   presets?: Record<string, Partial<O>>;
   run(ctx: TechniqueContext, options: O): Promise<R>;
   present(result: R, ctx: TechniqueContext): Presentation;
+  /** Output stem for a technique that takes no image (default: the model's name), e.g. the class or layer shown. */
+  stem?(model: Model, options: O): string;
 }
 
 /** Throws an AbortError-named error when the signal has fired (call between GPU batches). */

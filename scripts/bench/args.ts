@@ -9,9 +9,11 @@ export interface BenchArgs {
   repeats?: number;
   /** Only layers whose name (model/layer) matches. */
   filter?: RegExp;
-  model?: 'alexnet' | 'squeezenet' | 'googlenet';
+  model?: 'alexnet' | 'squeezenet' | 'googlenet' | 'tinyvgg';
   /** Whole-network images/second instead of per-layer timings. */
   networks: boolean;
+  /** Every technique (attribution, optimization, gallery) beside TF.js (technique_bench.ts). */
+  techniques: boolean;
   /** Skip TF.js. */
   noTfjs: boolean;
   /** Larger batch for the FC layers and the networks. */
@@ -25,8 +27,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --iters N            timed iterations per repeat (default 1 on CPU adapters, 10 on GPUs)
   --repeats N          repeats, median reported (default 3 on CPU adapters, 5 on GPUs)
   --filter REGEX       only layers whose "model/layer" matches
-  --model NAME         alexnet | squeezenet | googlenet
+  --model NAME         alexnet | squeezenet | googlenet | tinyvgg (tinyvgg: --techniques only)
   --networks           whole networks: images/second forward and forward+backward
+  --techniques         every technique vs the same in TF.js: attribution img/s, optimization it/s
+                       (--iters = loop steps per call), gallery features / distances / t-SNE;
+                       --quick: TinyVGG and SqueezeNet at 64 x 64, a 256-dim distance matrix
   --batch N            the larger batch for FC layers and networks (default 8)
   --weights DIR        converted models (default weights)
   --no-tfjs            our engine only`;
@@ -38,7 +43,7 @@ function positiveInt(flag: string, v: string | undefined): number {
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { quick: false, networks: false, noTfjs: false, batch: 8, weightsDir: 'weights' };
+  const a: BenchArgs = { quick: false, networks: false, techniques: false, noTfjs: false, batch: 8, weightsDir: 'weights' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const next = (): string | undefined => argv[++i];
@@ -46,6 +51,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--': break;
       case '--quick': a.quick = true; break;
       case '--networks': a.networks = true; break;
+      case '--techniques': a.techniques = true; break;
       case '--no-tfjs': a.noTfjs = true; break;
       case '--iters': a.iters = positiveInt(flag, next()); break;
       case '--repeats': a.repeats = positiveInt(flag, next()); break;
@@ -54,7 +60,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--filter': a.filter = new RegExp(next() ?? '', 'i'); break;
       case '--model': {
         const m = next();
-        if (m !== 'alexnet' && m !== 'squeezenet' && m !== 'googlenet') throw new Error(`--model must be alexnet, squeezenet or googlenet, got ${m}`);
+        if (m !== 'alexnet' && m !== 'squeezenet' && m !== 'googlenet' && m !== 'tinyvgg') throw new Error(`--model must be alexnet, squeezenet, googlenet or tinyvgg, got ${m}`);
         a.model = m;
         break;
       }

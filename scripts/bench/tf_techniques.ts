@@ -51,11 +51,12 @@ export async function tfSaliency(m: TfModel, x: TF.Tensor4D, index: number): Pro
 
 export async function tfGuided(m: TfModel, x: TF.Tensor4D, index: number): Promise<Float32Array> {
   const { tf } = m;
-  const guidedRelu = tf.customGrad((t: TF.Tensor, save: TF.GradSaveFunc) => {
+  const relu = (t: TF.Tensor, save: TF.GradSaveFunc) => {
     const y = tf.relu(t);
     save([y]);
     return { value: y, gradFunc: (dy: TF.Tensor, [saved]: TF.Tensor[]) => tf.mul(dy, tf.mul(tf.step(saved), tf.step(dy))) };
-  }) as (t: TF.Tensor) => TF.Tensor4D;
+  };
+  const guidedRelu = tf.customGrad(relu as unknown as Parameters<Tf['customGrad']>[0]) as (t: TF.Tensor) => TF.Tensor4D;
   const grad = tf.grad((xi) => classScore(m, xi as TF.Tensor4D, index, (name, y) => (m.relus.has(name) ? guidedRelu(y) : y)));
   return readAndDispose(tf.tidy(() => grad(x)));
 }

@@ -170,7 +170,7 @@ export async function runTechnique(t: Technique<Options, unknown>, argv: readonl
     const model = await loadModel(rt, dir);
     const loadMs = Math.round(performance.now() - t0);
     log(`${args.model} loaded in ${loadMs} ms on ${rt.describe()}`);
-    const jobs = t.needsImage ? files.map((f, i) => ({ file: f as string | undefined, stem: stems(files)[i] })) : [{ file: undefined, stem: args.model }];
+    const jobs = t.needsImage ? files.map((f, i) => ({ file: f as string | undefined, stem: stems(files)[i] })) : [{ file: undefined, stem: t.stem?.(model, options) ?? args.model }];
     for (const [k, job] of jobs.entries()) {
       const started = performance.now();
       try {

@@ -23,10 +23,10 @@ import { axpy } from '../../ops/elementwise';
 import { regularize, regularizeScratch, type RegularizeOptions } from '../../ops/regularize';
 import { tvBackward } from '../../ops/tv';
 import { Tensor } from '../../tensor';
-import { bindObjective, type Objective } from './objectives';
+import { bindObjective, deepestLayer, type Objective } from './objectives';
 import { makeOptimizer, type OptimizerKind, type OptimizerOptions } from './optimizers';
 import type { Parameterization } from './param';
-import { bindTransforms, type TransformStep } from './transforms';
+import { bindTransforms, canvasSize, type TransformStep } from './transforms';
 
 /** What may change between steps. Percentiles and penalties of 0 are off. */
 export interface LoopSettings {
@@ -82,7 +82,7 @@ export interface LoopOptions {
   optimizer: OptimizerKind;
   optimizerOptions?: OptimizerOptions;
   transforms?: readonly TransformStep[];
-  /** The transformed canvas (H, W); default: the transforms' own (pad and crops). */
+  /** The transformed canvas (H, W); default: the transforms' own (pad and crops) when the network runs at it, else the image's. */
   canvas?: [number, number];
   steps: number;
   seed?: number;
@@ -142,6 +142,21 @@ function regularizerFor(s: LoopSettings, it: number, range: { lo: number[]; hi: 
   return r.decay! > 0 || blur || r.pNorm !== undefined || r.pContrib !== undefined || s.clipRange ? r : null;
 }
 
+/**
+ * The transforms' own canvas when the network runs there up to the objective's layer, else the
+ * image's size (a classifier head fixed to one size, e.g. TinyVGG's 64 x 64).
+ */
+function fittingCanvas(model: Model, objective: Objective, steps: readonly TransformStep[], h: number, w: number): [number, number] {
+  const own = canvasSize(steps.filter((s) => s.kind !== 'roll'), h, w);
+  if (objective.terms.length === 0) return own;
+  try {
+    model.layerShapes(own[0], own[1], deepestLayer(model, objective));
+    return own;
+  } catch {
+    return [h, w];
+  }
+}
+
 /** Run the loop; resolves when `steps` are done or the signal fires (aborted: true, the image as it stands). */
 export async function optimize(o: LoopOptions): Promise<LoopResult> {
   checkOptions(o);
@@ -149,7 +164,8 @@ export async function optimize(o: LoopOptions): Promise<LoopResult> {
   const rt = model.rt;
   const [n, , h, w] = param.shape;
   const rand = uniformStream(o.seed ?? 0);
-  const tr = o.transforms?.length ? bindTransforms({ rt, shape: param.shape }, o.transforms, { padValue: param.gray, canvas: o.canvas }) : null;
+  const canvas = o.canvas ?? (o.transforms?.length ? fittingCanvas(model, o.objective, o.transforms, h, w) : undefined);
+  const tr = o.transforms?.length ? bindTransforms({ rt, shape: param.shape }, o.transforms, { padValue: param.gray, canvas }) : null;
   const [ch, cw] = tr?.canvas ?? [h, w];
   const bound = bindObjective(model, o.objective, n, ch, cw);
   const up = o.objective.maximize;

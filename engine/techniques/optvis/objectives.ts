@@ -211,6 +211,12 @@ export function gramMatch(layer: string, target: Tensor, o: TermOptions = {}): T
 
 // ---- binding to a model, a batch and a size ------------------------------------------------------
 
+/** The last layer (in execution order) any term reads: what forward({ until }) must reach. */
+export function deepestLayer(model: Model, objective: Objective): string {
+  const order = new Map(model.layers.map((l, i) => [l.name, i]));
+  return objective.terms.map((t) => t.layer).reduce((a, b) => ((order.get(b) ?? -1) > (order.get(a) ?? -1) ? b : a));
+}
+
 interface Group {
   layer: string;
   /** The terms asked for the pre-ReLU value. */
@@ -254,7 +260,7 @@ export function bindObjective(model: Model, objective: Objective, n: number, hei
     const key = `${t.layer}\u0000${t.preRelu ? 1 : 0}`;
     byKey.set(key, [...(byKey.get(key) ?? []), t]);
   }
-  const until = [...byKey.values()].map((ts) => ts[0].layer).reduce((a, b) => (order.get(b)! > order.get(a)! ? b : a));
+  const until = deepestLayer(model, objective);
   const groups: Group[] = [...byKey.values()].map((ts) => {
     const layer = ts[0].layer;
     const [c, h, w] = model.layerShape(layer, height, width);

@@ -2,16 +2,18 @@
 //
 //   ascent      x += lr * g                       (Simonyan et al., CS231n, Yosinski et al.)
 //   normalized  x += lr * g / mean|g| per sample  (Mordvintsev et al.'s DeepDream)
+//   l2norm      x += lr * g / ||g||_2 per sample  (CS231n's class visualization)
 //   adam        Adam on g (Lucid: lr 0.05)
 //
 // `ascend` false descends (the objective is minimized). lr is given at each step, so a setting
 // changed mid-run takes effect at the next one. State and scratch are allocated at creation.
 
 import { addScaled } from '../../ops/elementwise';
+import { reduceSamples } from '../../ops/reduce';
 import { adamState, adamStep, normalizedStep } from '../../ops/optim';
 import { Tensor } from '../../tensor';
 
-export const OPTIMIZERS = ['ascent', 'normalized', 'adam'] as const;
+export const OPTIMIZERS = ['ascent', 'normalized', 'l2norm', 'adam'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
 
 export interface Optimizer {
@@ -34,6 +36,13 @@ export function makeOptimizer(kind: OptimizerKind, x: Tensor, o: OptimizerOption
     case 'normalized': {
       const meanAbs = Tensor.empty(x.rt, [x.n, 1, 1, 1], 'optimizer mean|g|');
       return { kind, step: (p, g, lr, up) => normalizedStep(p, g, up ? lr : -lr, { meanAbs, eps: o.eps }), dispose: () => meanAbs.dispose() };
+    }
+    case 'l2norm': {
+      const norm = Tensor.empty(x.rt, [x.n, 1, 1, 1], 'optimizer ||g||');
+      const step = (p: Tensor, g: Tensor, lr: number, up: boolean) => {
+        addScaled(p, { tensor: reduceSamples(g, 'l2', norm), perSample: true, scale: up ? lr : -lr, reciprocal: true, eps: o.eps ?? 1e-12 }, g);
+      };
+      return { kind, step, dispose: () => norm.dispose() };
     }
     case 'adam': {
       const state = adamState(x);

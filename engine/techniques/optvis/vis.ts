@@ -1,0 +1,202 @@
+// What class visualization and neuron visualization share (engine/techniques/class_vis.ts,
+// neuron_vis.ts): the options (parameterization, steps, lr, optimizer, the pixel-space
+// regularizers, transforms) with their published presets, the run (optvis loop, then the image
+// saved as 8 bits and checked by the network again) and the presentation.
+//
+// Defaults that depend on the parameterization are 0 / 'auto':
+//   pixel    CS231n's class visualization: ascent by lr g / ||g||_2, lr 25, 100 steps, L2 1e-3, blur sigma 0.5
+//            every 10 steps, wrap-around jitter 16, the valid range clipped;
+//   fourier  Lucid: Adam, lr 0.05, 512 steps, pad 12 / jitter 8 / scale 0.90-1.10 / rotate +-10 /
+//            jitter 4; the pixel-space regularizers do not apply (the sigmoid keeps it valid).
+
+import { rgbFromTensor } from '../../display/index';
+import type { Model } from '../../models/graph';
+import { networkImage, SEED_OPTION, sizeOption, stepsOption, lrOption } from '../image_opt';
+import { enlarge, since, VIEW_TARGET } from '../present';
+import { classLabel, type ClassScore } from '../resolve';
+import { softmaxRows } from '../attribution';
+import type { OptionSpec, Options, Presentation, RgbaImage, TechniqueContext } from '../technique';
+import type { Objective } from './objectives';
+import { optimize, loopSettings, type LoopResult, type LoopSettings } from './loop';
+import { OPTIMIZERS, type OptimizerKind } from './optimizers';
+import { makeParam, PARAMS, type ParamKind } from './param';
+import { LUCID_TRANSFORMS, rollJitter, type TransformStep } from './transforms';
+
+export const TRANSFORM_SETS = ['auto', 'none', 'jitter', 'lucid'] as const;
+
+/** The pixel-space regularizers, named as in the loop's settings. */
+type PixelSettings = Pick<LoopSettings, 'l2' | 'decay' | 'blurSigma' | 'blurEvery' | 'normPercentile' | 'contribPercentile'>;
+
+export interface VisOptions extends Options, PixelSettings {
+  param: ParamKind;
+  steps: number;
+  lr: number;
+  optimizer: 'auto' | OptimizerKind;
+  size: number;
+  seed: number;
+  init: 'zeros' | 'noise';
+  jitter: number;
+  transforms: (typeof TRANSFORM_SETS)[number];
+  clip: boolean;
+}
+
+export const VIS_OPTIONS: readonly OptionSpec[] = [
+  { kind: 'enum', name: 'param', choices: PARAMS, default: 'pixel', help: 'how the image is represented: pixel (the input itself) or fourier (Lucid: 1/f spectrum, decorrelated colour, sigmoid)' },
+  stepsOption(0, 'optimization steps (default 0 = 100 for pixel, 512 for fourier)'),
+  lrOption(0, 'step size (default 0 = 25 for pixels, CS231n; 0.05 for fourier Adam, Lucid)'),
+  { kind: 'enum', name: 'optimizer', choices: ['auto', ...OPTIMIZERS], default: 'auto', help: 'update rule: ascent (x += lr g), normalized (lr g / mean|g|), l2norm (lr g / ||g||_2), adam (default auto = l2norm for pixel, CS231n; adam for fourier)' },
+  sizeOption("image side in pixels (default 0 = the model's input size)"),
+  SEED_OPTION,
+  { kind: 'enum', name: 'init', choices: ['zeros', 'noise'], default: 'zeros', help: 'pixel start: zeros in the network\'s input space (Simonyan et al.) or seeded noise' },
+  { kind: 'number', name: 'l2', default: 1e-3, min: 0, help: 'pixels only: L2 penalty, the objective minus l2 ||x||^2 (CS231n 1e-3)' },
+  { kind: 'number', name: 'decay', default: 0, min: 0, max: 1, help: 'pixels only: x *= 1 - decay after each step (Yosinski et al.)' },
+  { kind: 'number', name: 'blurSigma', default: 0.5, min: 0, help: 'pixels only: Gaussian blur sigma (0: none)' },
+  { kind: 'int', name: 'blurEvery', default: 10, min: 0, help: 'pixels only: blur every k steps (0: never)' },
+  { kind: 'number', name: 'normPercentile', default: 0, min: 0, max: 100, help: 'pixels only: zero pixels whose colour norm is below this percentile (0: off)' },
+  { kind: 'number', name: 'contribPercentile', default: 0, min: 0, max: 100, help: 'pixels only: zero pixels whose contribution |sum_c x g| is below this percentile (0: off)' },
+  { kind: 'int', name: 'jitter', default: 16, min: 0, help: 'pixels: wrap-around jitter of up to this many pixels per step (CS231n 16)' },
+  { kind: 'enum', name: 'transforms', choices: TRANSFORM_SETS, default: 'auto', help: "random transforms per step: none, jitter (the roll above), lucid (pad 12, jitter 8, scale 0.9-1.1, rotate +-10, jitter 4); auto = jitter for pixel, lucid for fourier" },
+  { kind: 'bool', name: 'clip', default: true, help: "pixels only: clip to the network's valid input range after each step" },
+];
+
+const PIXEL_OFF = { l2: 0, decay: 0, blurSigma: 0, blurEvery: 0, normPercentile: 0, contribPercentile: 0 };
+
+/** Yosinski et al. 2015, the four regularization rows of their table: lr 100, 1000 steps, no jitter. */
+const yosinski = (decay: number, blurSigma: number, blurEvery: number, normPercentile: number, contribPercentile: number): Partial<VisOptions> => ({
+  param: 'pixel', optimizer: 'ascent', lr: 100, steps: 1000, jitter: 0, l2: 0, decay, blurSigma, blurEvery, normPercentile, contribPercentile,
+});
+
+export const VIS_PRESETS: Record<string, Partial<VisOptions>> = {
+  cs231n: { param: 'pixel', optimizer: 'l2norm', lr: 25, steps: 100, l2: 1e-3, blurSigma: 0.5, blurEvery: 10, jitter: 16, decay: 0, normPercentile: 0, contribPercentile: 0 },
+  yosinski1: yosinski(0, 0.5, 4, 50, 0),
+  yosinski2: yosinski(0.3, 0, 0, 20, 0),
+  yosinski3: yosinski(1e-4, 1.0, 4, 0, 0),
+  yosinski4: yosinski(0, 0.5, 4, 0, 90),
+  lucid: { param: 'fourier', optimizer: 'adam', lr: 0.05, steps: 512, transforms: 'lucid', ...PIXEL_OFF },
+};
+
+/** The options with 'auto' / 0 resolved for the parameterization. */
+export interface VisPlan {
+  param: ParamKind;
+  steps: number;
+  lr: number;
+  optimizer: OptimizerKind;
+  height: number;
+  width: number;
+  transforms: TransformStep[];
+  transformSet: string;
+}
+
+export function visPlan(model: Model, o: VisOptions): VisPlan {
+  const fourier = o.param === 'fourier';
+  const set = o.transforms === 'auto' ? (fourier ? 'lucid' : 'jitter') : o.transforms;
+  return {
+    param: o.param,
+    steps: o.steps || (fourier ? 512 : 100),
+    lr: o.lr || (fourier ? 0.05 : 25),
+    optimizer: o.optimizer === 'auto' ? (fourier ? 'adam' : 'l2norm') : o.optimizer,
+    height: o.size || model.spec.input.height,
+    width: o.size || model.spec.input.width,
+    transforms: set === 'lucid' ? [...LUCID_TRANSFORMS] : set === 'jitter' ? rollJitter(o.jitter) : [],
+    transformSet: set === 'jitter' ? `jitter ${o.jitter}` : set,
+  };
+}
+
+export interface VisResult {
+  technique: string;
+  /** What was maximized (term names). */
+  objective: string;
+  plan: VisPlan;
+  /** The optimized image (1, 3, H, W) in the network's input space. */
+  image: Float32Array;
+  /** It as an 8-bit picture at its own size (what is saved as <stem>.<technique>.png). */
+  picture: RgbaImage;
+  loop: LoopResult;
+  /** The network's top-5 on the 8-bit picture read back as input (null when the full network cannot run at this size). */
+  pictureTop: ClassScore[] | null;
+  /** The logits of the 8-bit picture (null as above). */
+  pictureLogits: Float32Array | null;
+  info: Record<string, unknown>;
+  ms: number;
+}
+
+/** Whether the whole network runs at h x w (a fixed-size classifier head may not). */
+function runsWhole(model: Model, h: number, w: number): boolean {
+  try {
+    model.layerShapes(h, w);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The 8-bit picture as network input, the whole network on it: logits and top-5. */
+async function checkPicture(model: Model, picture: RgbaImage): Promise<{ top: ClassScore[]; logits: Float32Array } | null> {
+  if (!runsWhole(model, picture.height, picture.width)) return null;
+  const { height, width } = model.spec.input;
+  const own = picture.height === height && picture.width === width;
+  const x = own ? model.preprocess(picture.rgba, width, height) : networkImage(model, picture, picture.height, picture.width);
+  try {
+    model.forward(x, { keep: false });
+    const logits = await model.readActivation(model.spec.logits);
+    const p = softmaxRows(logits, logits.length);
+    const top = Array.from(logits, (_, i) => i).sort((a, b) => p[b] - p[a]).slice(0, 5)
+      .map((index) => ({ index, label: classLabel(model, index), logit: logits[index], prob: p[index] }));
+    return { top, logits };
+  } finally {
+    x.dispose();
+  }
+}
+
+/** Run the optvis loop for `objective` with the shared options; `redirectSteps` seeds pre-ReLU first. */
+export async function runVis(ctx: TechniqueContext, o: VisOptions, technique: string, objective: Objective, info: Record<string, unknown>, redirectSteps = 0): Promise<VisResult> {
+  const t0 = performance.now();
+  const { model } = ctx;
+  const plan = visPlan(model, o);
+  const pixel = plan.param === 'pixel';
+  const param = makeParam(model, plan.param, { height: plan.height, width: plan.width, init: o.init, seed: o.seed, std: 0.1 });
+  try {
+    const settings = loopSettings({
+      lr: plan.lr, redirectSteps, clipRange: pixel && o.clip,
+      ...(pixel ? { l2: o.l2, decay: o.decay, blurSigma: o.blurSigma, blurEvery: o.blurEvery, normPercentile: o.normPercentile, contribPercentile: o.contribPercentile } : PIXEL_OFF),
+    });
+    ctx.onProgress?.(0, plan.steps);
+    const loop = await optimize({
+      model, objective, param, optimizer: plan.optimizer, steps: plan.steps, seed: o.seed, settings, transforms: plan.transforms,
+      signal: ctx.signal, objectiveEvery: Math.max(1, Math.round(plan.steps / 50)),
+      onStep: (s) => ctx.onProgress?.(s.iteration, plan.steps),
+    });
+    const image = await param.render().read();
+    const picture = rgbFromTensor(image, plan.width, plan.height, model.spec.input);
+    const check = await checkPicture(model, picture);
+    return {
+      technique, objective: objective.terms.map((t) => (t.weight === 1 ? t.name : `${t.weight} * ${t.name}`)).join(' + '), plan, image, picture, loop,
+      pictureTop: check?.top ?? null, pictureLogits: check?.logits ?? null, info, ms: since(t0),
+    };
+  } finally {
+    param.dispose();
+  }
+}
+
+/** The optimized picture itself ('' view, at its own size), enlarged when small, the raw image, the summary. */
+export function presentVis(r: VisResult, extra: Record<string, unknown> = {}): Presentation {
+  const { plan, loop } = r;
+  const views = [{ suffix: '', meaning: `the optimized image itself, ${plan.width}x${plan.height} (the size it was optimized at; feed it back to the network)`, image: r.picture }];
+  if (Math.max(r.picture.width, r.picture.height) < VIEW_TARGET) views.push({ suffix: 'enlarged', meaning: 'the same image enlarged (nearest neighbour) for viewing', image: enlarge(r.picture, VIEW_TARGET) });
+  return {
+    views,
+    raw: { data: r.image, shape: [3, plan.height, plan.width], meaning: `the optimized image in the network's input space (after its preprocessing), (3, H, W)` },
+    summary: {
+      objective: r.objective, ...r.info, ...extra,
+      param: plan.param, optimizer: plan.optimizer, lr: plan.lr, steps: plan.steps, transforms: plan.transformSet, size: [plan.height, plan.width],
+      iterations: loop.iterations, aborted: loop.aborted, objectiveFirst: loop.first, objectiveLast: loop.last,
+      history: loop.history.map((e) => [e.iteration, e.value]), itPerSec: Math.round(loop.itPerSec * 10) / 10,
+      pictureTop5: r.pictureTop, ms: r.ms,
+    },
+  };
+}
+
+/** A file-name-safe stem from a label or layer name ('inception_4c/output' -> 'inception_4c_output'). */
+export function safeStem(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'image';
+}

@@ -1,0 +1,155 @@
+// The app's live parts end to end (Chromium headless, WebGPU on SwiftShader, Puppeteer): the kernel
+// inspector opened by its URL profiles a TinyVGG forward + backward pass and lists its dispatches
+// with FLOPs, a roofline chart and highlighted WGSL; the live class visualization streams frames,
+// takes a slider change mid-run, pauses, resumes and cancels, without a main-thread task over
+// 100 ms; a technique's chart (deletion / insertion curves) renders. Screenshots go to
+// results/screenshots/.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPage, REPO_ROOT, type PageSession } from './helpers/browser';
+
+const SHOTS = join(REPO_ROOT, 'results', 'screenshots');
+/** The issue's budget: no main-thread task over this while a technique runs. */
+const MAX_TASK_MS = 100;
+/** A picture is "real" when its luminance varies by more than this (0..255 scale). */
+const MIN_PICTURE_STD = 4;
+
+const APP = "document.querySelector('cnn-app')";
+const INSPECTOR = `${APP}.shadowRoot.querySelector('cnn-inspector')`;
+const LIVE = `${APP}.shadowRoot.querySelector('cnn-live-run')`;
+const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+
+let session: PageSession | null = null;
+
+function page(): PageSession {
+  if (!session) throw new Error('app_live test: the page did not open (see the beforeAll error)');
+  return session;
+}
+
+async function until(s: PageSession, predicate: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await s.page.evaluate(predicate))) {
+    if (Date.now() > end) throw new Error(`app_live test: ${what} did not happen within ${timeoutMs} ms; page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function shot(s: PageSession, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await s.page.screenshot({ path: join(SHOTS, `${name}.png`) as `${string}.png`, fullPage: true });
+}
+
+/** Start recording the longest main-thread task (PerformanceObserver 'longtask'). */
+async function watchLongTasks(s: PageSession): Promise<void> {
+  await s.page.evaluate(`(() => {
+    window.__longestTask = 0;
+    window.__observer ??= new PerformanceObserver((l) => l.getEntries().forEach((e) => (window.__longestTask = Math.max(window.__longestTask, e.duration))));
+    window.__observer.observe({ type: 'longtask' });
+  })()`);
+}
+
+const longestTask = (s: PageSession) => s.page.evaluate('window.__longestTask ?? 0') as Promise<number>;
+
+/** Luminance standard deviation of an element's pixels on screen (a screenshot of it). */
+async function pictureStd(s: PageSession, selector: string): Promise<number> {
+  const el = await s.page.$(selector);
+  if (!el) throw new Error(`app_live test: no element ${selector}`);
+  const png = PNG.sync.read(Buffer.from(await el.screenshot({ type: 'png' })));
+  let m = 0, m2 = 0;
+  const n = png.width * png.height;
+  for (let i = 0; i < png.data.length; i += 4) {
+    const y = 0.299 * png.data[i] + 0.587 * png.data[i + 1] + 0.114 * png.data[i + 2];
+    m += y;
+    m2 += y * y;
+  }
+  return Math.sqrt(Math.max(0, m2 / n - (m / n) ** 2));
+}
+
+beforeAll(async () => {
+  session = await openPage('/?technique=inspector&model=tinyvgg&image=boat_1');
+});
+
+afterAll(async () => {
+  await session?.close();
+  session = null;
+});
+
+describe('app live (Chromium, WebGPU on SwiftShader)', () => {
+  it('the kernel inspector, opened by its URL, lists the pass dispatches with FLOPs, a roofline and WGSL', async () => {
+    const s = page();
+    await watchLongTasks(s);
+    await until(s, `${INSPECTOR}?.dataset.state === 'done' || ${INSPECTOR}?.dataset.state === 'error'`, 'the inspector finishing', 90_000);
+    const state = await s.page.evaluate(`${INSPECTOR}.dataset.state`);
+    if (state !== 'done') throw new Error(`inspector in state ${state}: ${await s.page.evaluate(`${INSPECTOR}.shadowRoot.querySelector('[role=alert]')?.textContent`)}`);
+    const rows = (await s.page.$$eval('cnn-app >>> cnn-inspector >>> tbody tr', (els) => els.map((e) => [...e.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')))) as string[][];
+    expect(rows.length, 'dispatches of a TinyVGG forward + backward').toBeGreaterThan(10);
+    const conv = rows.find((r) => r[2] === 'conv2d');
+    expect(conv, 'a conv2d dispatch').toBeDefined();
+    expect(conv![7], 'its FLOPs').toMatch(/^[\d.]+ [kMG]$/);
+    expect(conv![1], 'its layer').toMatch(/^conv_/);
+    expect(await s.page.evaluate(`${INSPECTOR}.shadowRoot.querySelector('.note').textContent`)).toMatch(/Timing: (timestamp-query|wall-time)/);
+    await until(s, `${INSPECTOR}.shadowRoot.querySelector('cnn-chart')?.dataset.state === 'done'`, 'the roofline chart', 15_000);
+    expect(await s.page.$$eval('cnn-app >>> cnn-inspector >>> pre.wgsl .tok-keyword', (els) => els.length), 'highlighted WGSL').toBeGreaterThan(5);
+    // Clicking a layer highlights exactly its dispatches.
+    await s.page.click('cnn-app >>> cnn-inspector >>> button.layer');
+    const layer = await s.page.$eval('cnn-app >>> cnn-inspector >>> button.layer[aria-pressed="true"]', (e) => e.firstChild?.textContent ?? '');
+    const marked = (await s.page.$$eval('cnn-app >>> cnn-inspector >>> tbody tr.in-layer', (els) => els.map((e) => e.querySelectorAll('td')[1].textContent))) as string[];
+    expect(marked.length).toBeGreaterThan(0);
+    expect(new Set(marked)).toEqual(new Set([layer]));
+    expect(marked.length).toBe(rows.filter((r) => r[1] === layer).length);
+    const longest = await longestTask(s);
+    console.log(`app_live: inspector: ${rows.length} dispatches, longest main-thread task ${longest.toFixed(0)} ms`);
+    await shot(s, 'inspector');
+  });
+
+  it('the live class visualization streams frames, takes a slider mid-run, pauses, resumes and cancels', async () => {
+    const s = page();
+    await watchLongTasks(s);
+    await s.page.evaluate(`void window.cnnvis.open('?technique=class-vis-live&model=tinyvgg&image=boat_1&steps=2000')`);
+    await until(s, `${LIVE}?.dataset.state === 'running' && Number(${LIVE}.dataset.frames) >= 5`, 'five live frames', 60_000);
+    // A live setting changes the running loop at its next step.
+    await s.page.evaluate(`(() => {
+      const c = [...${LIVE}.shadowRoot.querySelectorAll('cnn-option-control')].find((x) => x.spec.name === 'lr');
+      c.dispatchEvent(new CustomEvent('option-change', { detail: { name: 'lr', value: 0.02 }, bubbles: true, composed: true }));
+    })()`);
+    expect(await s.page.evaluate(`${LIVE}.settings.lr`)).toBe(0.02);
+    await until(s, `location.search.includes('lr=0.02')`, 'the URL holding lr', 5_000);
+    await s.page.click('cnn-app >>> cnn-live-run >>> button.pause');
+    await until(s, `${LIVE}.hasAttribute('data-paused')`, 'pausing', 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const held = Number(await s.page.evaluate(`${LIVE}.dataset.frames`));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(Number(await s.page.evaluate(`${LIVE}.dataset.frames`)), 'no frames while paused').toBe(held);
+    await s.page.click('cnn-app >>> cnn-live-run >>> button.pause');
+    await until(s, `Number(${LIVE}.dataset.frames) >= ${held + 3}`, 'frames again after resuming', 30_000);
+    expect(await pictureStd(s, 'cnn-app >>> cnn-live-run >>> canvas'), 'the live canvas holds a picture').toBeGreaterThan(MIN_PICTURE_STD);
+    await until(s, `${LIVE}.shadowRoot.querySelector('cnn-chart')?.dataset.state === 'done'`, 'the objective plot', 10_000);
+    const counter = (await s.page.evaluate(`${LIVE}.shadowRoot.querySelector('.counter').textContent`)) as string;
+    expect(counter).toMatch(/[\d.]+\s*it\/s/);
+    await shot(s, 'class-vis-live');
+    await s.page.click('cnn-app >>> cnn-live-run >>> button.cancel');
+    await until(s, `${LIVE}.dataset.state === 'idle'`, 'cancelling', 10_000);
+    const frames = Number(await s.page.evaluate(`${LIVE}.dataset.frames`));
+    expect(frames).toBeGreaterThan(1);
+    expect(frames, 'cancelled before the end').toBeLessThan(2000);
+    expect(await s.page.evaluate(`${LIVE}.shadowRoot.querySelector('.status').textContent`)).toMatch(/Cancelled after \d+ iterations/);
+    const longest = await longestTask(s);
+    console.log(`app_live: class-vis-live: ${frames} frames (${await s.page.evaluate(`${LIVE}.path`)} path), longest main-thread task ${longest.toFixed(0)} ms`);
+    expect(longest, 'longest main-thread task during the live run (ms)').toBeLessThan(MAX_TASK_MS);
+  });
+
+  it('the faithfulness panel draws its deletion / insertion curves as a chart', async () => {
+    const s = page();
+    await s.page.evaluate(`void window.cnnvis.open('?technique=faithfulness&model=tinyvgg&image=boat_1&faith-steps=8&batch=8')`);
+    await until(s, `${PANEL}?.dataset.state === 'done' || ${PANEL}?.dataset.state === 'error'`, 'faithfulness finishing', 90_000);
+    expect(await s.page.evaluate(`${PANEL}.dataset.state`)).toBe('done');
+    await until(s, `${PANEL}.shadowRoot.querySelector('cnn-chart')?.dataset.state === 'done'`, 'the curves chart', 10_000);
+    const legend = (await s.page.$$eval('cnn-app >>> cnn-technique-panel >>> cnn-chart >>> .u-legend .u-label', (els) => els.map((e) => e.textContent ?? ''))) as string[];
+    expect(legend.some((l) => /^deletion \(AUC [\d.]+\)$/.test(l)), `legend ${legend.join(', ')}`).toBe(true);
+    expect(await pictureStd(s, 'cnn-app >>> cnn-technique-panel >>> cnn-chart'), 'the chart is drawn').toBeGreaterThan(MIN_PICTURE_STD);
+    await shot(s, 'faithfulness-chart');
+  });
+});
