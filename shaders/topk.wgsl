@@ -12,8 +12,9 @@
 // increasing order, keeping its own sorted best k in registers (insertion; an equal key arriving
 // later has a larger index and goes after). The WG lists then meet in workgroup memory and are
 // merged pairwise in log2(WG) rounds (list t and list t + s into list t, s = WG/2 .. 1); list 0 is
-// the row's answer. WG is a power of two <= 32 and k <= KMAX = 32 (the op checks); WG = 1 (the
-// 'serial' variant for CPU adapters such as SwiftShader) is a plain scan with no barrier work.
+// the row's answer. WG is a power of two <= 32 (the kernel uses 32, 'parallel', or 1) and
+// k <= KMAX = 32 (the op checks); WG = 1 (the 'serial' variant for CPU adapters such as
+// SwiftShader) is a plain scan with no merge rounds.
 // Dispatch sampleGrid(N, 1, 1): row = wid.x + wid.y * nwg.x (rows past 65535 fold into y).
 // x may be a view: element m of row n at x_base + n * x_stride + m; the outputs are dense.
 // Bindings: 0 params (uniform), 1 x (read), 2 values (read_write), 3 indices (read_write).

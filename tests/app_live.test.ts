@@ -95,7 +95,7 @@ describe('app live (Chromium, WebGPU on SwiftShader)', () => {
     expect(await s.page.$$eval('cnn-app >>> cnn-inspector >>> pre.wgsl .tok-keyword', (els) => els.length), 'highlighted WGSL').toBeGreaterThan(5);
     // Clicking a layer highlights exactly its dispatches.
     await s.page.click('cnn-app >>> cnn-inspector >>> button.layer');
-    const layer = await s.page.$eval('cnn-app >>> cnn-inspector >>> button.layer[aria-pressed="true"]', (e) => e.firstChild?.textContent ?? '');
+    const layer = await s.page.$eval('cnn-app >>> cnn-inspector >>> button.layer[aria-pressed="true"]', (e) => (e as HTMLElement).dataset.layer ?? '');
     const marked = (await s.page.$$eval('cnn-app >>> cnn-inspector >>> tbody tr.in-layer', (els) => els.map((e) => e.querySelectorAll('td')[1].textContent))) as string[];
     expect(marked.length).toBeGreaterThan(0);
     expect(new Set(marked)).toEqual(new Set([layer]));

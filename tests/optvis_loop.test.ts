@@ -15,7 +15,7 @@ import { loadModel, Tensor, type Model } from '../engine/index';
 import { colorDecorrelation } from '../engine/ops/fft';
 import {
   bindObjective, bindTransforms, channelMean, classLogit, dot, featureMatch, fourierParam, gramMatch, layerL2, LUCID_TRANSFORMS, loopSettings,
-  maximize, neuron, optimize, pixelParam, type LoopOptions, type Term, type TransformStep,
+  makeOptimizer, maximize, neuron, optimize, pixelParam, type LoopOptions, type Term, type TransformStep,
 } from '../engine/techniques/optvis/index';
 import { uniformStream } from '../engine/techniques/attribution';
 import type { Runtime } from '../engine/runtime';
@@ -105,6 +105,33 @@ describe('objectives on a model', () => {
     expect(() => bindObjective(model, maximize(neuron('conv9', 0, 0, 0)), 1, 64, 64)).toThrow(/objective term 'neuron conv9\[0, 0, 0\]': model 'tinyvgg' has no layer 'conv9' \(layers: conv_1_1, relu_1_1/);
     expect(() => bindObjective(model, maximize(), 1, 64, 64)).toThrow(/objective: no terms/);
     expect(() => bindObjective(model, maximize(neuron('conv_2_2', 3, 9, 0)), 1, 16, 16)).toThrow(/neuron conv_2_2\[3, 9, 0\] y: 9 is outside \[0, 2\)/);
+  });
+});
+
+describe('optimizers', () => {
+  it.each([['ascent', true], ['normalized', false], ['l2norm', true], ['adam', false]] as const)('%s (ascend %s): one step equals the float64 update', async (kind, up) => {
+    const rt = await gpu();
+    const shape: Shape = [2, 3, 4, 5];
+    const xs = randomArray(size(shape), 31);
+    const gs = randomArray(size(shape), 32);
+    const x = upload(rt, xs, shape);
+    const opt = makeOptimizer(kind, x);
+    try {
+      opt.step(x, upload(rt, gs, shape, 'g'), 0.1, up);
+      const per = size(shape) / 2;
+      const expected = Array.from(xs, (v, i) => {
+        const s = Math.floor(i / per);
+        const g = gs.subarray(s * per, (s + 1) * per);
+        const d = kind === 'ascent' ? gs[i]
+          : kind === 'normalized' ? gs[i] / (g.reduce((a, b) => a + Math.abs(b), 0) / per + 1e-8)
+          : kind === 'l2norm' ? gs[i] / Math.hypot(...g)
+          : gs[i] / (Math.abs(gs[i]) + 1e-8); // Adam's first step: m / sqrt(v) after bias correction
+        return v + (up ? 0.1 : -0.1) * d;
+      });
+      expectClose(await x.read(), expected, FORWARD_TOL, shape, `${kind} step`);
+    } finally {
+      opt.dispose();
+    }
   });
 });
 

@@ -217,7 +217,7 @@ export class CnnInspector extends LitElement {
     const layers = r.layers.filter((l) => count.has(l.name));
     return html`<h3>Layers (click to highlight their dispatches)</h3>
       <div class="layers" role="group" aria-label="layers">${layers.map((l) => html`<button class="layer" aria-pressed=${this.layer === l.name ? 'true' : 'false'}
-        title="${l.type}, ${l.shape.join(' \u00d7 ')}" @click=${() => this.pickLayer(l.name)}>${l.name}<small>${count.get(l.name)}</small></button>`)}</div>`;
+        data-layer=${l.name} title="${l.type}, ${l.shape.join(' \u00d7 ')}" @click=${() => this.pickLayer(l.name)}>${l.name}<small>${count.get(l.name)}</small></button>`)}</div>`;
   }
 
   private pickLayer(name: string): void {

@@ -95,8 +95,13 @@ function readbackCanvas(model: Model, canvas: HTMLCanvasElement): LiveCanvas {
   };
 }
 
-/** A live canvas on the model's device: the GPU path where the browser allows it, else read-back. */
-export function liveCanvas(model: Model, canvas: HTMLCanvasElement, prefer: CanvasPath = 'gpu'): LiveCanvas {
+/**
+ * A live canvas on the model's device: the GPU path where the browser allows it, else read-back.
+ * The default is the GPU path on GPU adapters only: headless Chromium on SwiftShader (a CPU
+ * adapter, as in the end-to-end tests) destroys the device after the first frame presented to a
+ * shared canvas ("A valid external Instance reference no longer exists"), so CPU adapters read back.
+ */
+export function liveCanvas(model: Model, canvas: HTMLCanvasElement, prefer: CanvasPath = model.rt.kind === 'gpu' ? 'gpu' : 'readback'): LiveCanvas {
   const ctx = prefer === 'gpu' ? (canvas.getContext('webgpu') as GPUCanvasContext | null) : null;
   if (ctx) {
     try {

@@ -32,7 +32,7 @@ export const classVis: Technique<ClassVisOptions, VisResult> = {
   needsImage: false,
   options: [{ kind: 'class', name: 'class', default: '0', help: 'class to visualize: an index or a label substring (default 0)' }, ...VIS_OPTIONS],
   presets: VIS_PRESETS,
-  stem: (model, o) => safeStem(classLabel(model, classOf(model, o))),
+  stem: (model, o) => safeStem(classLabel(model, classOf(model, o)).split(',')[0]),
   async run(ctx, o) {
     const index = classOf(ctx.model, o);
     const label = classLabel(ctx.model, index);

@@ -74,6 +74,17 @@ export async function readImageOption(value: string, technique: string, flag: st
   }
 }
 
+/** Mahendran and Vedaldi's total-variation normalization V = B / 6.5, B = 80 levels. */
+export const TV_V_LEVELS = 80 / 6.5;
+
+/**
+ * The loop's tvWeight (raw TV_beta in network units) that makes `weight` the weight of the
+ * normalized TV_beta(x / V) / (H W), V in 8-bit levels (Mahendran and Vedaldi).
+ */
+export function tvLoopWeight(model: Model, h: number, w: number, weight: number, beta: number): number {
+  return weight / (h * w * (TV_V_LEVELS * levelUnit(model)) ** beta);
+}
+
 /** A comma list of layer names ('' = none). */
 export function layerList(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s !== '');

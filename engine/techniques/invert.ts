@@ -17,15 +17,14 @@ import { addScaled, axpy, fill, mul } from '../ops/elementwise';
 import { reduceSamples } from '../ops/reduce';
 import { grid, rgbFromTensor, type RgbaImage } from '../display/index';
 import { Tensor } from '../tensor';
-import { inputAt, layerList, levelUnit, levelUnits, lrOption, noiseStart, SEED_OPTION, sizeOption, stepsOption } from './image_opt';
+import { inputAt, layerList, levelUnit, levelUnits, lrOption, noiseStart, SEED_OPTION, sizeOption, stepsOption, tvLoopWeight } from './image_opt';
 import { featureMatch, minimize, optimize, pixelParam, loopSettings, inputRange } from './optvis/index';
 import { enlarge, since, TILE_TARGET } from './present';
 import { layerChoices, resolveLayer } from './resolve';
 import { throwIfAborted, type Technique } from './technique';
 
-/** The paper's pixel range constant B (8-bit levels, mean-subtracted images) and V = B / 6.5. */
+/** The paper's pixel range constant B (8-bit levels, mean-subtracted images). */
 export const INVERT_B = 80;
-export const INVERT_V = INVERT_B / 6.5;
 
 export interface InvertOptions extends Record<string, string | number> {
   layer: string;
@@ -115,12 +114,11 @@ async function invertLayer(model: Model, x0: Tensor, start: Tensor, layer: strin
   const param = pixelParam(model, { n, height: h, width: w, init: start });
   const lr = o.lr * levelUnit(model);
   const prior = o.alphaWeight > 0 ? alphaNormStep(model, start.shape, o.alpha) : null;
-  const tvScale = 1 / (h * w * (INVERT_V * levelUnit(model)) ** o.tvBeta);
   try {
     const startLoss = await featureLoss(model, start, layer, phi0);
     const r = await optimize({
       model, param, objective: minimize(featureMatch(layer, phi0)), optimizer: 'adam', steps: o.steps,
-      settings: loopSettings({ lr, clipRange: true, tvWeight: o.tvWeight * tvScale, tvBeta: o.tvBeta }),
+      settings: loopSettings({ lr, clipRange: true, tvWeight: tvLoopWeight(model, h, w, o.tvWeight, o.tvBeta), tvBeta: o.tvBeta }),
       signal, objectiveEvery: 0,
       afterStep: prior ? (x) => prior.apply(x, lr * o.alphaWeight) : undefined,
       onStep: (s) => onStep?.(s.iteration),

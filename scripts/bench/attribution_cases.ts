@@ -20,8 +20,19 @@ import {
   tfGradCam, tfGuided, tfIntegratedGradients, tfOcclusion, tfOcclusionMasks, tfSaliency, tfSmoothGrad, type TfModel,
 } from './tf_techniques';
 
-/** SmoothGrad's n and sigma (fraction of the input range), integrated gradients' m, the batch. */
-export const ATTRIBUTION = { smoothN: 16, smoothSigma: 0.15, igSteps: 32, batch: 16, occlusionGrid: 8 };
+/** SmoothGrad's n and sigma (fraction of the input range), integrated gradients' m, the batch, the occlusion grid. */
+export interface AttributionCounts {
+  smoothN: number;
+  smoothSigma: number;
+  igSteps: number;
+  batch: number;
+  occlusionGrid: number;
+}
+
+/** The issue's settings: SmoothGrad n = 16, IG m = 32, an 8 x 8 grid of occlusion windows. */
+export const ATTRIBUTION: AttributionCounts = { smoothN: 16, smoothSigma: 0.15, igSteps: 32, batch: 16, occlusionGrid: 8 };
+/** --quick on a CPU adapter (SwiftShader): fewer samples, printed in the rows. */
+export const QUICK_ATTRIBUTION: AttributionCounts = { ...ATTRIBUTION, smoothN: 4, igSteps: 4, occlusionGrid: 2 };
 
 export interface AttributionCase {
   technique: string;
@@ -39,7 +50,7 @@ export interface AttributionSet {
 }
 
 /** The Grad-CAM layer: the technique's own default (defaultCamLayer). */
-export function attributionCases(model: Model, tfm: TfModel | null, x: InputImage, index: number, opts: { camLayer: string; sigma?: number }): AttributionSet {
+export function attributionCases(model: Model, tfm: TfModel | null, x: InputImage, index: number, opts: { camLayer: string; counts?: AttributionCounts }): AttributionSet {
   const rt = model.rt;
   const { c, h, w } = x;
   const image = Tensor.fromData(rt, x.data, [1, c, h, w], 'bench attribution image');
@@ -49,9 +60,10 @@ export function attributionCases(model: Model, tfm: TfModel | null, x: InputImag
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of x.data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-  const noise = (opts.sigma ?? ATTRIBUTION.smoothSigma) * (hi - lo);
-  const patch = Math.floor(Math.min(h, w) / ATTRIBUTION.occlusionGrid);
-  const { batch, smoothN, igSteps } = ATTRIBUTION;
+  const counts = opts.counts ?? ATTRIBUTION;
+  const { batch, smoothN, igSteps, occlusionGrid } = counts;
+  const noise = counts.smoothSigma * (hi - lo);
+  const patch = Math.floor(Math.min(h, w) / occlusionGrid);
 
   const read = async (t: Tensor, also: Tensor[] = []): Promise<Float32Array> => {
     try {
@@ -120,7 +132,7 @@ export function attributionCases(model: Model, tfm: TfModel | null, x: InputImag
       }),
     },
     {
-      technique: 'occlusion', how: `occlude() (technique function: ${ATTRIBUTION.occlusionGrid}x${ATTRIBUTION.occlusionGrid} windows of ${patch} px, batches of ${batch}, probabilities read per batch)`, layout: 'map', ours: ours.occlusion,
+      technique: `occlusion ${occlusionGrid}x${occlusionGrid}`, how: `occlude() (technique function: ${occlusionGrid}x${occlusionGrid} windows of ${patch} px, batches of ${batch}, probabilities read per batch)`, layout: 'map', ours: ours.occlusion,
       tfjs: tfjs(async (p, m) => (await tfOcclusion(m, p.x, index, p.occ)).subarray(1)),
     },
     { technique: `smoothgrad n=${smoothN}`, how: 'engine API: broadcastSamples noise, one batch, reduceBatch mean + maxAbs on the GPU, read (H, W)', layout: 'map', ours: ours.smoothgrad, tfjs: tfjs((p, m) => tfSmoothGrad(m, p.x, index, smoothN, noise, 7)) },

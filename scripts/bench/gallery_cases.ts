@@ -4,8 +4,8 @@
 //   nearest     the 1000 x 1000 Euclidean distance matrix of 1000 feature rows and the top 10 of
 //               each row: pairwise() + nearestRows() (neighbors.ts) vs matMul + tf.topk, read back
 //   t-SNE       one gradient step on 1000 points (ops/tsne.ts tsneStep vs tsne.py's step in TF.js)
-// Each case is a pair of async functions that end with the result on the CPU (t-SNE: a batch of
-// steps, then a wait for the queue).
+// Each case is a pair of async functions that end with the result on the CPU (t-SNE: the points
+// after a batch of steps).
 
 import type { Model } from '../../engine/index';
 import { pairwise } from '../../engine/ops/pairwise';
@@ -18,7 +18,7 @@ import { Tensor } from '../../engine/tensor';
 import { randomArray } from '../lib/random';
 import { nchwToNhwc } from './data';
 import { tfFeatures, tfNearest, tfTsneState, tfTsneStep, type TfModel } from './tf_techniques';
-import { tfSync, type Tf } from './tfjs';
+import type { Tf } from './tfjs';
 
 export const GALLERY = { batch: 8, points: 1000, k: 10, tsneSteps: 10 };
 
@@ -78,8 +78,8 @@ function jointP(n: number): Float32Array {
   return p.map((v) => v / total);
 }
 
-/** `GALLERY.tsneSteps` t-SNE steps, then a wait for the queue. */
-export function tsneCase(rt: Runtime, tf: Tf | null): PairedCase {
+/** `steps` t-SNE steps, then the points (N, 2) read back. */
+export function tsneCase(rt: Runtime, tf: Tf | null, steps = GALLERY.tsneSteps): PairedCase {
   const n = GALLERY.points;
   const p = jointP(n);
   const y0 = tsneInit(n, 1);
@@ -87,13 +87,13 @@ export function tsneCase(rt: Runtime, tf: Tf | null): PairedCase {
   const ts: ReturnType<typeof tfTsneState> | null = tf ? tfTsneState(tf, p, y0) : null;
   const schedule = tsneSchedule(0, { learningRate: 200 });
   return {
-    async ours() {
-      for (let t = 0; t < GALLERY.tsneSteps; t++) tsneStep(s, schedule);
-      await rt.sync();
+    ours() {
+      for (let t = 0; t < steps; t++) tsneStep(s, schedule);
+      return s.y.read();
     },
-    tfjs: tf && ts ? async () => {
-      for (let t = 0; t < GALLERY.tsneSteps; t++) tfTsneStep(tf, ts, schedule);
-      await tfSync(tf);
+    tfjs: tf && ts ? () => {
+      for (let t = 0; t < steps; t++) tfTsneStep(tf, ts, schedule);
+      return ts.y.data();
     } : null,
     dispose() {
       s.dispose();

@@ -68,6 +68,9 @@ export function referenceImage(model: Pick<Model, 'spec'>, h: number, w: number)
   });
 }
 
+/** The 'noise' start of both sides: seeded, std about 0.06 (1, 3, H, W). */
+export const startNoise = (h: number, w: number): Float32Array => randomArray(3 * h * w, 61, 0.1);
+
 /** Our side of one case: the objective (targets from the reference image) bound once, one optimize() per call. */
 export interface OurOptvis {
   run(steps: number): Promise<{ last: number | null }>;
@@ -100,7 +103,7 @@ export function ourOptvis(model: Model, c: OptvisCase, h: number, w: number): Ou
     async run(steps) {
       const param = c.param === 'fourier'
         ? fourierParam(model, { height: h, width: w, seed: 1 })
-        : pixelParam(model, { height: h, width: w, init: c.init === 'image' ? image : c.init, std: 0.1, seed: 1 });
+        : pixelParam(model, { height: h, width: w, init: c.init === 'image' ? image : c.init === 'noise' ? startNoise(h, w) : 'zeros' });
       try {
         const r = await optimize({ model, objective, param, optimizer: c.optimizer, steps, settings, objectiveEvery: 10 });
         return { last: r.last };

@@ -5,7 +5,7 @@
 //   gallery       feature extraction images/s at batch 8, the 1000 x 1000 distances + top-10,
 //                 t-SNE ms per iteration on 1000 points (gallery_cases.ts)
 // Each measurement: warm-up, then the median of repeats of `iters` calls, each call ending with its
-// result on the CPU (or, t-SNE, a wait for the queue). Rows print as they arrive; the ratio is
+// result on the CPU. Rows print as they arrive; the ratio is
 // TF.js time / our time (above 1: we are faster).
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { loadModel, type Model, type ModelSpec } from '../../engine/index';
 import { defaultCamLayer } from '../../engine/techniques/gradcam';
 import type { BenchArgs } from './args';
-import { attributionCases } from './attribution_cases';
+import { attributionCases, QUICK_ATTRIBUTION } from './attribution_cases';
 import type { BenchContext } from './context';
 import { featureCase, GALLERY, nearestCase, tsneCase } from './gallery_cases';
 import { caseName, optvisCases, ourOptvis, referenceImage } from './optvis_cases';
@@ -51,16 +51,17 @@ export interface TechniqueRow {
 /** Networks in the technique bench, the --model names that select them, and their sizes (quick / full). */
 const NETWORKS: { dir: string; model: string; quick: number[] | null; full: number[]; optvis: number[] }[] = [
   { dir: 'tinyvgg', model: 'tinyvgg', quick: [64], full: [64], optvis: [64] },
-  { dir: 'squeezenet1_1', model: 'squeezenet', quick: [64], full: [227], optvis: [128, 227] },
+  { dir: 'squeezenet1_1', model: 'squeezenet', quick: null, full: [227], optvis: [128, 227] },
   { dir: 'googlenet', model: 'googlenet', quick: null, full: [224], optvis: [224] },
 ];
 
 /** The spec at another input size (shapes are re-inferred by whoever reads it). */
 export const sizedSpec = (spec: ModelSpec, size: number): ModelSpec => ({ ...spec, input: { ...spec.input, height: size, width: size } });
 
-export async function timeAsync(fn: () => Promise<unknown>, o: TimingOptions, units: number): Promise<RateTiming> {
+/** Warm-up calls (`warm`, default fn itself), then the median over repeats of `iters` calls, per unit. */
+export async function timeAsync(fn: () => Promise<unknown>, o: TimingOptions, units: number, warm = fn): Promise<RateTiming> {
   try {
-    for (let i = 0; i < o.warmup; i++) await fn();
+    for (let i = 0; i < o.warmup; i++) await warm();
     const samples: number[] = [];
     for (let r = 0; r < o.repeats; r++) {
       const t0 = performance.now();
@@ -106,10 +107,12 @@ interface Bench {
   o: TimingOptions;
 }
 
-async function row(b: Bench, r: Omit<TechniqueRow, 'ours' | 'tfjs' | 'ratio'>, units: number, ours: () => Promise<unknown>, tfjs: (() => Promise<unknown>) | null, o = b.o): Promise<void> {
+type Call = () => Promise<unknown>;
+
+async function row(b: Bench, r: Omit<TechniqueRow, 'ours' | 'tfjs' | 'ratio'>, units: number, ours: Call, tfjs: Call | null, o = b.o, warm?: { ours: Call; tfjs: Call | null }): Promise<void> {
   if (b.args.filter && !b.args.filter.test(`${r.group}/${r.network}/${r.item}`)) return;
-  const a = await timeAsync(ours, o, units);
-  const t = tfjs ? await timeAsync(tfjs, o, units) : null;
+  const a = await timeAsync(ours, o, units, warm?.ours);
+  const t = tfjs ? await timeAsync(tfjs, o, units, warm?.tfjs ?? tfjs) : null;
   const full: TechniqueRow = { ...r, ours: a, tfjs: t, ratio: a.ms && t?.ms ? t.ms / a.ms : null };
   b.rows.push(full);
   b.log(techniqueLine(full));
@@ -123,7 +126,7 @@ async function networkRows(b: Bench, model: Model, spec: ModelSpec, weights: Uin
     const tfm = tfAt(size);
     try {
       const x = { data: referenceImage(model, size, size), c: 3, h: size, w: size };
-      const set = attributionCases(model, tfm, x, 1, { camLayer: defaultCamLayer(model) });
+      const set = attributionCases(model, tfm, x, 1, { camLayer: defaultCamLayer(model), counts: b.args.quick ? QUICK_ATTRIBUTION : undefined });
       try {
         for (const c of set.cases) await row(b, { group: 'attribution', network, size: `${size}x${size}`, item: c.technique, unit: 'img/s', how: c.how }, 1, c.ours, c.tfjs);
       } finally {
@@ -139,7 +142,7 @@ async function networkRows(b: Bench, model: Model, spec: ModelSpec, weights: Uin
       tfm?.net.dispose();
     }
   }
-  const steps = b.args.iters ?? (ctx.rt.kind === 'cpu' ? 5 : 50);
+  const steps = b.args.iters ?? (b.args.quick ? 2 : ctx.rt.kind === 'cpu' ? 5 : 50);
   const o: TimingOptions = { warmup: 1, iters: 1, repeats: b.o.repeats };
   for (const size of sizes.optvis) {
     const tfm = tfAt(size);
@@ -149,7 +152,7 @@ async function networkRows(b: Bench, model: Model, spec: ModelSpec, weights: Uin
         const theirs = tfm ? tfOptvis(tfm, c, size, size) : null;
         try {
           await row(b, { group: 'optimization', network, size: `${size}x${size}`, item: caseName(c), unit: 'it/s', how: `optimize() (optvis loop, ${c.optimizer}, ${steps} steps a call, no transforms)` },
-            steps, () => ours.run(steps), theirs && (() => theirs.run(steps)), o);
+            steps, () => ours.run(steps), theirs && (() => theirs.run(steps)), o, { ours: () => ours.run(1), tfjs: theirs && (() => theirs.run(1)) });
         } finally {
           ours.dispose();
           theirs?.dispose();
@@ -183,6 +186,7 @@ export async function runTechniqueBench(args: BenchArgs, ctx: BenchContext, log:
     }
   }
   const dim = args.quick ? 256 : 1024;
+  const tsneSteps = args.quick ? 2 : GALLERY.tsneSteps;
   const tf = ctx.tf?.tf ?? null;
   const near = nearestCase(ctx.rt, tf, dim);
   try {
@@ -190,9 +194,9 @@ export async function runTechniqueBench(args: BenchArgs, ctx: BenchContext, log:
   } finally {
     near.dispose();
   }
-  const ts = tsneCase(ctx.rt, tf);
+  const ts = tsneCase(ctx.rt, tf, tsneSteps);
   try {
-    await row(b, { group: 'gallery', network: '-', size: `${GALLERY.points} points`, item: 't-SNE iteration', unit: 'ms', how: `tsneStep() (ops/tsne.ts), ${GALLERY.tsneSteps} steps then a queue wait` }, GALLERY.tsneSteps, ts.ours, ts.tfjs);
+    await row(b, { group: 'gallery', network: '-', size: `${GALLERY.points} points`, item: 't-SNE iteration', unit: 'ms', how: `tsneStep() (ops/tsne.ts), ${tsneSteps} steps then the points read` }, tsneSteps, ts.ours, ts.tfjs);
   } finally {
     ts.dispose();
   }

@@ -1,7 +1,7 @@
 // The optimization loop of optvis_cases.ts written with TF.js (tf.valueAndGrad + its ops, NHWC):
 // per step render the parameters (pixels, or Lucid's Fourier image: 1/f spectrum, irfft2 as real
 // DFT matmuls, colour decorrelation, sigmoid, the model's preprocessing), run the network to the
-// deepest layer the objective reads, take the gradient of objective +- penalties (L2, TV), and
+// deepest layer the objective reads, take the gradient of +-objective - penalties (L2, TV), and
 // update with ascent / normalized ascent / Adam (tf.variable.assign), clipping pixels to the valid
 // range. The objective is read at step 1, every 10th step and the last, like ours.
 
@@ -10,7 +10,7 @@ import { colorDecorrelation, LUCID_FFT } from '../../engine/ops/fft';
 import type { Model } from '../../engine/index';
 import { inputRange } from '../../engine/techniques/optvis/param';
 import { nchwToNhwc } from './data';
-import { referenceImage, type OptvisCase } from './optvis_cases';
+import { referenceImage, startNoise, type OptvisCase } from './optvis_cases';
 import type { TfModel } from './tf_techniques';
 import type { Tf } from './tfjs';
 
@@ -109,21 +109,24 @@ export function tfOptvis(m: TfModel, c: OptvisCase, h: number, w: number): { run
   };
   const sign = c.maximize ? 1 : -1;
   // Climb sign * objective - penalty.
-  const valueAndGrad = tf.valueAndGrad((p: TF.Tensor) => {
+  let objectiveValue: TF.Scalar | null = null;
+  const grad = tf.grad((p: TF.Tensor) => {
     const x = fourier ? fourier.render(p) : (p as T4);
-    return tf.sub(tf.mul(sign, objective(x)), penalty(x)) as TF.Scalar;
+    const v = objective(x);
+    objectiveValue = tf.keep(v);
+    return tf.sub(tf.mul(sign, v), penalty(x)) as TF.Scalar;
   });
 
   return {
     async run(steps) {
-      const p = tf.variable(fourier ? fourier.init(1) : c.init === 'image' ? image.clone() : c.init === 'zeros' ? tf.zeros([1, h, w, 3]) : tf.randomNormal([1, h, w, 3], 0, 0.1, 'float32', 1));
+      const p = tf.variable(fourier ? fourier.init(1) : c.init === 'image' ? image.clone() : c.init === 'zeros' ? tf.zeros([1, h, w, 3]) : tf.tensor4d(nchwToNhwc(startNoise(h, w), [1, 3, h, w]), [1, h, w, 3]));
       const mom = tf.variable(tf.zerosLike(p));
       const vel = tf.variable(tf.zerosLike(p));
       let last: number | null = null;
       try {
         for (let it = 0; it < steps; it++) {
-          const value = tf.tidy(() => {
-            const { value: v, grad: g } = valueAndGrad(p);
+          tf.tidy(() => {
+            const g = grad(p);
             let next: TF.Tensor;
             if (c.optimizer === 'ascent') next = tf.add(p, tf.mul(c.lr, g));
             else if (c.optimizer === 'normalized') next = tf.add(p, tf.div(tf.mul(c.lr, g), tf.add(tf.mean(tf.abs(g)), 1e-8)));
@@ -136,9 +139,9 @@ export function tfOptvis(m: TfModel, c: OptvisCase, h: number, w: number): { run
               next = tf.add(p, tf.div(tf.mul(c.lr, mh), tf.add(tf.sqrt(vh), 1e-8)));
             }
             p.assign(fourier ? next : tf.minimum(tf.maximum(next, loT), hiT));
-            return v;
           });
-          if (it === 0 || it === steps - 1 || (it + 1) % 10 === 0) last = sign * (await value.data())[0];
+          const value = objectiveValue!;
+          if (it === 0 || it === steps - 1 || (it + 1) % 10 === 0) last = (await value.data())[0];
           value.dispose();
         }
         return { last };

@@ -1,0 +1,244 @@
+// The benchmark page's script (index.html): `window.cnnvisBench(config)` times every case the
+// Node side computed (cases.ts) on our engine and on TF.js's WebGPU backend, in this page, on
+// this page's adapter, and returns the rows; each row also goes to `window.cnnvisBenchRow` (a
+// function Puppeteer exposes) as soon as it is measured, so the table prints as it goes.
+// Clocks: wall time around onSubmittedWorkDone (scripts/bench/timing.ts) always; where the
+// adapter has 'timestamp-query', also GPU time from the engine profiler (rt.profile) and from
+// tf.time's kernelMs, and that is the reported ms.
+
+import { loadModel, type Model, type ModelSpec } from '../../../engine/index';
+import type { Runtime } from '../../../engine/runtime';
+import { Tensor } from '../../../engine/tensor';
+import { randomArray } from '../../lib/random';
+import { createContext, type BenchContext } from '../context';
+import { layerData, nchwToNhwc, wShape, xShape, yShape } from '../data';
+import { flops as layerFlops, id as layerId, shapeText, type BenchLayer, type Direction } from '../layers';
+import { familyOf, ourLayer, VARIANTS } from '../ours';
+import { buildTfNetwork } from '../tf_network';
+import { tfLayer, tfSync, type Tf } from '../tfjs';
+import { measure, median, type TimingOptions } from '../timing';
+import { opBytes, opDirections, opFlops, opShapeText, ourOp, tfOp, type Runner } from './ops';
+import type { BrowserRow, EngineTiming, NetworkCase, OpCase, PageConfig, PageResult } from './types';
+
+declare global {
+  interface Window {
+    cnnvisBench(config: PageConfig): Promise<PageResult>;
+    cnnvisBenchRow?: (row: BrowserRow) => Promise<void>;
+    cnnvisBenchLog?: (line: string) => Promise<void>;
+  }
+}
+
+/** GPU ms per iteration of one repeat, or null where this engine has no timestamps. */
+type GpuClock = (r: Runner, iters: number) => Promise<number | null>;
+
+const count = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+function ourClock(rt: Runtime): GpuClock | null {
+  if (!rt.gpu.timestamps) return null;
+  return async (r, iters) => {
+    const p = await rt.profile(() => {
+      for (let i = 0; i < iters; i++) r.run();
+    });
+    if (p.records.some((rec) => rec.gpuNs === null)) return null;
+    return p.records.reduce((s, rec) => s + rec.gpuNs!, 0) / 1e6 / iters;
+  };
+}
+
+function tfClock(tf: Tf): GpuClock {
+  return async (r, iters) => {
+    const info = await tf.time(() => {
+      for (let i = 0; i < iters; i++) r.run();
+    });
+    return typeof info.kernelMs === 'number' && info.kernelMs > 0 ? info.kernelMs / iters : null;
+  };
+}
+
+async function timeEngine(make: () => Runner, o: TimingOptions, clock: GpuClock | null, flops: number, bytes: number): Promise<EngineTiming> {
+  let r: Runner | null = null;
+  try {
+    r = make();
+    const wall = await measure(r, o);
+    const gpu: number[] = [];
+    if (clock) {
+      for (let i = 0; i < o.repeats; i++) {
+        const ms = await clock(r, o.iters);
+        if (ms === null) break;
+        gpu.push(ms);
+      }
+    }
+    const samples = gpu.length === o.repeats && gpu.length > 0 ? gpu : wall.samples;
+    const ms = median(samples);
+    return {
+      ms, wallMs: wall.ms, gpuMs: samples === gpu ? ms : null,
+      gflops: flops / (ms * 1e6), gbps: bytes / (ms * 1e6), samples,
+      spread: (Math.max(...samples) - Math.min(...samples)) / ms,
+    };
+  } catch (e) {
+    return { ms: null, wallMs: null, gpuMs: null, gflops: null, gbps: null, error: (e as Error).message.split('\n')[0] };
+  } finally {
+    r?.dispose();
+  }
+}
+
+const ratio = (tf: EngineTiming | null, ours: number | null | undefined): number | null => (tf?.ms && ours ? tf.ms / ours : null);
+
+async function emit(rows: BrowserRow[], row: BrowserRow): Promise<void> {
+  rows.push(row);
+  await window.cnnvisBenchRow?.(row);
+}
+
+/** Conv / linear: float32 bytes of x, w and y (backward: dy, w, dx). */
+function layerBytes(l: BenchLayer): number {
+  return 4 * (count(xShape(l)) + count(wShape(l)) + count(yShape(l)));
+}
+
+async function layerRows(ctx: BenchContext, layers: readonly BenchLayer[], rows: BrowserRow[]): Promise<void> {
+  for (const l of layers) {
+    const family = familyOf(l);
+    const f = layerFlops(l);
+    const bytes = layerBytes(l);
+    for (const dir of ['forward', 'backward'] as Direction[]) {
+      const data = layerData(l);
+      const variants: Record<string, EngineTiming> = {};
+      for (const v of VARIANTS[family]) {
+        const rt = await ctx.runtimeFor(family, v);
+        variants[v] = await timeEngine(() => ourLayer(rt, l, dir, data), ctx.timing, ourClock(rt), f, bytes);
+      }
+      const tf = ctx.tf;
+      const tfjs = tf ? await timeEngine(() => tfLayer(tf, l, dir, data), ctx.timing, tfClock(tf.tf), f, bytes) : null;
+      const ours = variants[ctx.defaults[family]] ?? Object.values(variants)[0];
+      const best = Math.min(...Object.values(variants).map((t) => t.ms ?? Infinity));
+      await emit(rows, {
+        kind: 'layer', id: layerId(l), family, direction: dir, variant: ctx.defaults[family], shape: shapeText(l),
+        batch: l.conv?.n ?? l.linear!.n, flops: f, bytes, ours, variants, tfjs,
+        ratio: ratio(tfjs, ours.ms), ratioBest: ratio(tfjs, Number.isFinite(best) ? best : null),
+      });
+    }
+  }
+}
+
+async function opRows(ctx: BenchContext, ops: readonly OpCase[], rows: BrowserRow[]): Promise<void> {
+  for (const o of ops) {
+    for (const dir of opDirections(o)) {
+      const f = opFlops(o);
+      const bytes = opBytes(o, dir);
+      const ours = await timeEngine(() => ourOp(ctx.rt, o, dir), ctx.timing, ourClock(ctx.rt), f, bytes);
+      const tf = ctx.tf;
+      const tfjs = tf ? await timeEngine(() => tfOp(tf.tf, o, dir), ctx.timing, tfClock(tf.tf), f, bytes) : null;
+      await emit(rows, {
+        kind: 'op', id: `${o.model}/${o.name}`, family: o.family, direction: dir, variant: 'default', shape: opShapeText(o),
+        batch: 1, flops: f, bytes, ours, tfjs, ratio: ratio(tfjs, ours.ms),
+      });
+    }
+  }
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`bench page: GET ${url} answered ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function ourNetRunner(model: Model, input: Tensor, pass: string, classes: number[]): Runner {
+  return {
+    run() {
+      if (pass === 'forward') {
+        model.forward(input, { keep: false });
+      } else {
+        model.forward(input);
+        model.backward({ kind: 'class', index: classes }).dispose();
+      }
+    },
+    sync: () => model.rt.sync(),
+    dispose() {},
+  };
+}
+
+async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows: BrowserRow[]): Promise<void> {
+  // Whole networks are slow on CPU adapters: one repeat there unless --repeats says otherwise.
+  const o: TimingOptions = { ...ctx.timing, repeats: ctx.rt.kind === 'cpu' && !repeatsGiven ? 1 : ctx.timing.repeats };
+  for (const net of nets) {
+    const spec = (await (await fetch(`/weights/${net.dir}/model.json`)).json()) as ModelSpec;
+    const file = `/weights/${net.dir}/weights.safetensors`;
+    const weights = await fetchBytes(file);
+    const model = await loadModel(ctx.rt, { spec, weights, file });
+    const tf = ctx.tf?.tf;
+    const tfNet = tf ? buildTfNetwork(tf, spec, weights, file) : null;
+    const { channels, height, width } = spec.input;
+    try {
+      for (const n of net.batches) {
+        const shape = [n, channels, height, width];
+        const data = randomArray(count(shape), 17, 50);
+        const classes = Array.from({ length: n }, (_, i) => (i * 97 + 1) % spec.labels.length);
+        const input = Tensor.fromData(ctx.rt, data, shape, 'bench input');
+        const x = tf?.tensor4d(nchwToNhwc(data, shape), [n, height, width, channels]);
+        const onehot = tf?.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(classes, 'int32'), spec.labels.length), 'float32'));
+        try {
+          for (const pass of ['forward', 'forward+backward']) {
+            const f = net.flopsPerImage * n * (pass === 'forward' ? 1 : 2);
+            const bytes = 4 * count(shape);
+            const ours = await timeEngine(() => ourNetRunner(model, input, pass, classes), o, ourClock(ctx.rt), f, bytes);
+            let tfjs: EngineTiming | null = null;
+            if (tf && tfNet && x && onehot) {
+              const grad = tf.grad((xi) => tf.sum(tf.mul(tf.reshape(tfNet.logits(xi as typeof x), onehot.shape), onehot)));
+              tfjs = await timeEngine(() => {
+                let last: ReturnType<typeof grad> | null = null;
+                return {
+                  run() {
+                    const y = tf.tidy(() => (pass === 'forward' ? tfNet.forward(x) : grad(x)));
+                    last?.dispose();
+                    last = y;
+                  },
+                  sync: () => tfSync(tf),
+                  dispose: () => last?.dispose(),
+                };
+              }, o, tfClock(tf), f, bytes);
+            }
+            await emit(rows, {
+              kind: 'network', id: `net/${net.dir}`, family: 'network', direction: pass, variant: 'default',
+              shape: `(${shape.join(', ')})`, batch: n, flops: f, bytes, ours, tfjs, ratio: ratio(tfjs, ours.ms), ort: null,
+            });
+          }
+        } finally {
+          input.dispose();
+          x?.dispose();
+          onehot?.dispose();
+        }
+      }
+    } finally {
+      model.dispose();
+      tfNet?.dispose();
+    }
+  }
+}
+
+let repeatsGiven = false;
+
+window.cnnvisBench = async (config: PageConfig): Promise<PageResult> => {
+  repeatsGiven = config.repeats !== undefined;
+  const ctx = await createContext({
+    quick: false, networks: false, techniques: false, noTfjs: !config.tfjs, batch: 1, weightsDir: '/weights',
+    iters: config.iters, repeats: config.repeats,
+  });
+  try {
+    const rows: BrowserRow[] = [];
+    await layerRows(ctx, config.layers, rows);
+    await opRows(ctx, config.ops, rows);
+    await networkRows(ctx, config.networks, rows);
+    const b = ctx.tf?.tf.backend() as { device?: GPUDevice } | undefined;
+    const tfStamps = b?.device?.features.has('timestamp-query') ?? false;
+    return {
+      adapter: { ...ctx.rt.gpu.adapterInfo, kind: ctx.rt.kind, features: [...(ctx.rt.device.features as unknown as Iterable<string>)] },
+      tfjsAdapter: ctx.tf?.adapter ?? null,
+      tfjsMissing: ctx.tfMissing,
+      timing: ctx.rt.gpu.timestamps ? 'timestamp-query' : 'wall-time',
+      tfjsTiming: ctx.tf ? (tfStamps ? 'timestamp-query' : 'wall-time') : null,
+      defaultVariants: ctx.defaults,
+      timingOptions: ctx.timing,
+      rows,
+    };
+  } finally {
+    ctx.destroy();
+  }
+};
+(window as { cnnvisBenchReady?: boolean }).cnnvisBenchReady = true;

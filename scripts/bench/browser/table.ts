@@ -1,0 +1,31 @@
+// The stdout table of `npm run bench:browser`, one line per row as the page measures it.
+
+import type { BrowserRow, EngineTiming } from './types';
+
+const fmt = (v: number | null | undefined, digits = 2): string => (v == null || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+
+function cell(t: EngineTiming | null | undefined): string {
+  if (!t) return 'n/a';
+  if (t.ms === null) return 'error';
+  return `${fmt(t.ms, t.ms < 10 ? 3 : 1)} ms ±${fmt((t.spread ?? 0) * 50, 0)}% ${fmt(t.gflops)} GF/s ${fmt(t.gbps)} GB/s`;
+}
+
+export function header(): string {
+  return [
+    'case'.padEnd(36), 'dir'.padEnd(8), 'shape'.padEnd(46), 'ours (default variant)'.padStart(42), 'tfjs webgpu'.padStart(42), 'tf/ours'.padStart(8),
+  ].join(' ');
+}
+
+export function line(r: BrowserRow): string {
+  const dir = r.direction === 'forward' ? 'fwd' : r.direction === 'backward' ? 'bwd' : 'fwd+bwd';
+  const out = [
+    r.id.padEnd(36), dir.padEnd(8), r.shape.padEnd(46), cell(r.ours).padStart(42), cell(r.tfjs).padStart(42), `${fmt(r.ratio)}x`.padStart(8),
+  ].join(' ');
+  const variants = r.variants && Object.keys(r.variants).length > 1
+    ? `\n    variants: ${Object.entries(r.variants).map(([v, t]) => `${v}${v === r.variant ? '*' : ''} ${t.ms === null ? 'error' : `${fmt(t.ms, 3)} ms`}`).join(', ')}; tf/best ${fmt(r.ratioBest)}x`
+    : '';
+  const errors = [['ours', r.ours] as const, ['tfjs', r.tfjs] as const, ...Object.entries(r.variants ?? {})]
+    .filter(([, t]) => t?.error)
+    .map(([k, t]) => `\n    ${k}: ${t!.error}`);
+  return out + variants + [...new Set(errors)].join('');
+}

@@ -1,0 +1,96 @@
+// What `npm run bench:browser` passes between Node and the benchmark page: the cases to time
+// (computed in Node from the converted specs, see cases.ts) and the rows the page measures.
+// Plain data only, no imports with side effects: both sides import this file.
+
+import type { BenchLayer } from '../layers';
+import type { TimingOptions } from '../timing';
+
+export type Chw = [number, number, number];
+
+/** A non-conv, non-linear layer at its real shape: pooling, LRN, ReLU, softmax, concat. */
+export interface OpCase {
+  model: string;
+  name: string;
+  /** Other layers of the same model with the identical shape and parameters. */
+  same: string[];
+  family: 'maxpool' | 'avgpool' | 'lrn' | 'relu' | 'softmax' | 'concat';
+  /** One (C, H, W) per input (concat has several); batch 1. */
+  inputs: Chw[];
+  output: Chw;
+  kernel?: [number, number];
+  stride?: [number, number];
+  pad?: [number, number, number, number];
+  ceil?: boolean;
+  countIncludePad?: boolean;
+  lrn?: { size: number; alpha: number; beta: number; k: number };
+}
+
+/** A whole network the page loads from /weights/<dir>/. */
+export interface NetworkCase {
+  dir: string;
+  /** Forward FLOPs per image (conv + linear). */
+  flopsPerImage: number;
+  batches: number[];
+}
+
+export interface PageConfig {
+  layers: BenchLayer[];
+  ops: OpCase[];
+  networks: NetworkCase[];
+  /** --iters / --repeats; the page picks the defaults by adapter kind (scripts/bench/context.ts). */
+  iters?: number;
+  repeats?: number;
+  tfjs: boolean;
+}
+
+/** One engine's measurement of one row. */
+export interface EngineTiming {
+  /** The reported ms: GPU time from timestamp queries where the adapter has them, else wall time. */
+  ms: number | null;
+  wallMs: number | null;
+  gpuMs: number | null;
+  gflops: number | null;
+  gbps: number | null;
+  /** Per-repeat ms of the reported clock. */
+  samples?: number[];
+  /** (max - min) / median of the samples. */
+  spread?: number | null;
+  error?: string;
+}
+
+export interface BrowserRow {
+  /** 'layer' (conv, linear), 'op' (the other families) or 'network'. */
+  kind: 'layer' | 'op' | 'network';
+  id: string;
+  family: string;
+  /** forward | backward for layers and ops; forward | forward+backward for networks. */
+  direction: string;
+  /** Our kernel variant ('default' for ops and networks). */
+  variant: string;
+  shape: string;
+  batch: number;
+  flops: number;
+  bytes: number;
+  ours: EngineTiming;
+  /** Conv / linear: every kernel variant (ours is the adapter's default one). */
+  variants?: Record<string, EngineTiming>;
+  /** TF.js ms / our fastest variant's ms. */
+  ratioBest?: number | null;
+  tfjs: EngineTiming | null;
+  /** TF.js ms / our ms (> 1: ours is faster). */
+  ratio: number | null;
+  /** Networks: ONNX Runtime Web (not measured yet: null). */
+  ort?: EngineTiming | null;
+}
+
+export interface PageResult {
+  adapter: { vendor: string; architecture: string; device: string; description: string; kind: string; features: string[] };
+  tfjsAdapter: string | null;
+  tfjsMissing: string | null;
+  /** Which clock `ms` is: 'timestamp-query' (GPU time of each dispatch) or 'wall-time'. */
+  timing: 'timestamp-query' | 'wall-time';
+  tfjsTiming: 'timestamp-query' | 'wall-time' | null;
+  defaultVariants: Record<string, string>;
+  timingOptions: TimingOptions;
+  rows: BrowserRow[];
+}
