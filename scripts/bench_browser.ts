@@ -5,90 +5,12 @@
 // kernel variant, the other layer families, and whole networks at batch 1 and --batch, forward
 // and backward. Prints a table and writes results/bench-browser-<timestamp>.json.
 
-import { join } from 'node:path';
-import { parseArgs, USAGE } from './bench/args';
-import { browserCases } from './bench/browser/cases';
-import { openBenchPage } from './bench/browser/launch';
-import { header, line } from './bench/browser/table';
-import type { BrowserRow, PageConfig, PageResult } from './bench/browser/types';
-import { writeResults } from './bench/report';
+import { runBrowserBench } from './bench/browser/run';
 
-export const BROWSER_USAGE = `usage: npm run bench:browser -- [options]
-  --browser PATH       Chromium / Chrome executable (default /usr/bin/chromium, or $CHROMIUM_PATH)
-  --browser-flags "…"  WebGPU flags instead of the SwiftShader ones
-                       (default: --enable-unsafe-webgpu --enable-features=Vulkan --use-webgpu-adapter=swiftshader)
-  --out DIR            where the JSON goes (default results)
-and, as in npm run bench:
-${USAGE.split('\n').slice(1).filter((l) => !/--networks|--techniques|--quick: TinyVGG|--iters = loop|gallery features/.test(l)).join('\n')}`;
-
-export interface BrowserBenchResult extends PageResult {
-  date: string;
-  browser: { executable: string; version: string; flags: string[] };
-  args: string[];
-  totalSeconds: number;
-}
-
-function takeOption(argv: string[], flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  if (i < 0) return undefined;
-  const v = argv[i + 1];
-  if (v === undefined) throw new Error(`${flag} needs a value\n${BROWSER_USAGE}`);
-  argv.splice(i, 2);
-  return v;
-}
-
-/** Run the browser benchmark; returns the results and the JSON file written. */
-export async function runBrowserBench(argv: readonly string[], log: (s: string) => void = console.log): Promise<{ path: string; results: BrowserBenchResult }> {
-  const started = performance.now();
-  const rest = [...argv];
-  if (rest.includes('--help') || rest.includes('-h')) throw new Error(BROWSER_USAGE);
-  const executable = takeOption(rest, '--browser') ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  const flagText = takeOption(rest, '--browser-flags');
-  const outDir = takeOption(rest, '--out') ?? join(process.cwd(), 'results');
-  const args = parseArgs(rest);
-  const sharedDir = process.env.CNNVIS_SHARED ?? join(process.cwd(), '..', 'shared');
-  const cases = browserCases({ ...args, sharedDir });
-  if (!cases.layers.length && !cases.ops.length && !cases.networks.length) throw new Error('bench:browser: no case matches the --filter / --model given');
-  const config: PageConfig = { ...cases, iters: args.iters, repeats: args.repeats, tfjs: !args.noTfjs };
-  log(`${cases.layers.length} conv/linear layers, ${cases.ops.length} other layers, ${cases.networks.length} networks (${cases.networks.map((n) => n.dir).join(', ') || 'none'})`);
-
-  const session = await openBenchPage({ executable, webgpuFlags: flagText?.split(/\s+/).filter(Boolean) });
-  try {
-    log(`browser: ${session.browserVersion} (${executable}) ${session.flags.join(' ')}`);
-    let printedHeader = false;
-    await session.page.exposeFunction('cnnvisBenchRow', (row: BrowserRow) => {
-      if (!printedHeader) log(header());
-      printedHeader = true;
-      log(line(row));
-    });
-    const page: PageResult = await session.page.evaluate((c) => window.cnnvisBench(c), config).catch((e: Error) => {
-      throw new Error(`bench:browser: the page failed: ${e.message.split('\n')[0]}${session.pageErrors.length ? `\n  ${session.pageErrors.join('\n  ')}` : ''}`);
-    });
-    const clock = (t: string | null) => (t === 'timestamp-query' ? 'GPU timestamp queries (ms = GPU time)' : 'wall time around onSubmittedWorkDone');
-    log(`\nadapter: ${[page.adapter.vendor, page.adapter.architecture, page.adapter.description].filter(Boolean).join(' / ')} (${page.adapter.kind} variants: ${Object.entries(page.defaultVariants).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-    log(`timing: ours ${clock(page.timing)}; TF.js ${page.tfjsTiming ? clock(page.tfjsTiming) : `not measured -- ${page.tfjsMissing}`}; ` +
-      `${page.timingOptions.warmup} warm-up, median of ${page.timingOptions.repeats} repeats x ${page.timingOptions.iters} iteration(s), ± = half the (max - min) spread`);
-    const results: BrowserBenchResult = {
-      date: new Date().toISOString(),
-      browser: { executable, version: session.browserVersion, flags: session.flags },
-      args: [...argv],
-      ...page,
-      totalSeconds: (performance.now() - started) / 1000,
-    };
-    const path = writeResults(outDir, results).replace(/bench-([^/]*)\.json$/, 'bench-$1.json');
-    log(`wrote ${path} (${results.totalSeconds.toFixed(0)} s in all)`);
-    return { path, results };
-  } finally {
-    await session.close();
-  }
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench_browser.ts')) {
-  runBrowserBench(process.argv.slice(2).filter((a) => a !== '--')).then(
-    () => process.exit(0),
-    (e: Error) => {
-      console.error(e.message);
-      process.exit(1);
-    },
-  );
-}
+runBrowserBench(process.argv.slice(2).filter((a) => a !== '--')).then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(e.message);
+    process.exit(1);
+  },
+);

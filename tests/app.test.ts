@@ -28,6 +28,11 @@ const SMALL: Record<string, Record<string, string>> = {
   'top-patches': { gallery: GALLERY, cache: 'off', channels: '2', k: '4' },
   'class-vis': { steps: '10' },
   'neuron-vis': { steps: '10' },
+  fool: { steps: '20' },
+  deepdream: { octaves: '2', steps: '4' },
+  invert: { steps: '10' },
+  texture: { steps: '10' },
+  style: { steps: '10', 'style-image': '/shared/models/tinyvgg/samples/pizza_1.jpeg' },
 };
 
 const APP = "document.querySelector('cnn-app')";

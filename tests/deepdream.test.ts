@@ -110,6 +110,18 @@ describe('deepdream (TinyVGG)', () => {
     expect(c.input).not.toEqual(a.input);
   }, 60_000);
 
+  it('an AbortSignal stops the run with an AbortError', async () => {
+    const stop = new AbortController();
+    let steps = 0;
+    const onProgress = (done: number) => {
+      steps = done;
+      if (done === 2) stop.abort();
+    };
+    const o = { ...defaultOptions(deepdream), ...SMALL } as DeepDreamOptions;
+    await expect(deepdream.run({ model, image: boat, signal: stop.signal, onProgress }, o)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(steps).toBe(2);
+  }, 30_000);
+
   it('resizeImage is bilinear with pixel centres aligned (a linear ramp stays a ramp)', async () => {
     const [h, w] = [6, 10];
     const data = Float32Array.from({ length: h * w }, (_, i) => 2 * (i % w) + 0.5 * Math.floor(i / w));

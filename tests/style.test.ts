@@ -63,7 +63,7 @@ describe('texture and style (TinyVGG)', () => {
     const end = relLoss(await grams(r.input, SIZE, SIZE, layers), target);
     expect(Math.abs(end - r.loss.end.style)).toBeLessThanOrEqual(1e-3 * end + 1e-6);
     expect(r.loss.start.style / end, `${r.loss.start.style} -> ${end}`).toBeGreaterThanOrEqual(MIN_REDUCTION);
-    const p = texture.present(r);
+    const p = texture.present(r, { model });
     expect(p.views.map((v) => v.suffix)).toEqual(['', 'grid']);
     expect([p.views[0].image.width, p.views[0].image.height]).toEqual([SIZE, SIZE]);
   }, 90_000);
@@ -84,7 +84,7 @@ describe('texture and style (TinyVGG)', () => {
     expect(r.loss.start.content).toBe(0);
     expect(r.loss.end.style).toBeLessThan(0.5 * r.loss.start.style);
     expect(r.loss.end.content!).toBeLessThan(0.5);
-    expect(style.present(r).views[1].image.width).toBeGreaterThan(3 * SIZE);
+    expect(style.present(r, { model }).views[1].image.width).toBeGreaterThan(3 * SIZE);
   }, 90_000);
 
   it('a missing style image or a bad layer fails naming the option', async () => {

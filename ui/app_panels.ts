@@ -4,9 +4,8 @@
 // Technique entry for the navigation, the URL and option parsing; its run/present are never
 // called (the CLI does not list these).
 
-import { OPTIMIZERS } from '../engine/techniques/optvis/optimizers';
-import { PARAMS } from '../engine/techniques/optvis/param';
-import type { OptionSpec, Technique } from '../engine/techniques/technique';
+import { classVis } from '../engine/techniques/class_vis';
+import type { Technique } from '../engine/techniques/technique';
 
 function panelOnly(name: string): never {
   throw new Error(`${name} is a panel of the app (ui/), not a technique the CLI runs`);
@@ -24,31 +23,15 @@ export const INSPECTOR: Technique = {
 };
 
 /** Options of the live run that take effect at the next step while it runs (the loop reads them each step). */
-export const LIVE_SETTINGS = ['lr', 'l2', 'blurSigma', 'blurEvery', 'decay', 'tvWeight'] as const;
+export const LIVE_SETTINGS = ['lr', 'l2', 'decay', 'blurSigma', 'blurEvery', 'normPercentile', 'contribPercentile'] as const;
 
-const LIVE_OPTIONS: OptionSpec[] = [
-  { kind: 'class', name: 'class', help: 'The class to visualize (index or label); empty: the top-1 class of the image', default: '' },
-  { kind: 'int', name: 'steps', help: 'Iterations', default: 256, min: 1, max: 5000 },
-  { kind: 'enum', name: 'param', help: 'Image parameterization (Lucid: fourier)', default: 'fourier', choices: PARAMS },
-  { kind: 'enum', name: 'optimizer', help: 'Optimizer', default: 'adam', choices: OPTIMIZERS },
-  { kind: 'number', name: 'lr', help: 'Learning rate (live)', default: 0.05, min: 0, max: 2, step: 0.005 },
-  { kind: 'number', name: 'l2', help: 'L2 penalty on the image (live)', default: 0, min: 0, max: 0.1, step: 0.001 },
-  { kind: 'number', name: 'blurSigma', help: 'Pixels: Gaussian blur sigma (live)', default: 0, min: 0, max: 2, step: 0.05 },
-  { kind: 'int', name: 'blurEvery', help: 'Pixels: blur every k steps (live)', default: 4, min: 0, max: 50 },
-  { kind: 'number', name: 'decay', help: 'Pixels: weight decay per step (live)', default: 0, min: 0, max: 0.2, step: 0.001 },
-  { kind: 'number', name: 'tvWeight', help: 'Total variation penalty (live)', default: 0, min: 0, max: 1, step: 0.005 },
-  { kind: 'int', name: 'jitter', help: 'Roll jitter, pixels', default: 4, min: 0, max: 32 },
-  { kind: 'int', name: 'seed', help: 'Random seed', default: 0, min: 0 },
-];
-
+/** The class-vis technique (same options, presets and defaults), run live by <cnn-live-run>. */
 export const LIVE_CLASS_VIS: Technique = {
+  ...(classVis as unknown as Technique),
   name: 'class-vis-live',
   title: 'Class visualization (live)',
-  group: 'optimization',
-  description: 'Gradient ascent on the image to maximize a class score (Simonyan et al. 2014; Lucid\u2019s Fourier parameterization and jitter), '
-    + 'every iteration drawn as it happens. Pause, resume or cancel; the live sliders take effect at the next step.',
-  needsImage: false,
-  options: LIVE_OPTIONS,
+  description: `${classVis.description} Live: every iteration is drawn as it happens, with pause, resume and cancel; `
+    + 'lr, l2, decay, blur and the percentiles take effect at the next step.',
   run: () => panelOnly('class-vis-live'),
   present: () => panelOnly('class-vis-live'),
 };

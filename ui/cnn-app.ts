@@ -2,6 +2,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import { TECHNIQUES } from '../engine/techniques/index';
 import { parseOptions, type Options, type RgbaImage, type Technique } from '../engine/techniques/technique';
 import { APP_PANELS } from './app_panels';
+import { preloadCharts } from './cnn-chart';
 import './cnn-image-picker';
 import './cnn-inspector';
 import './cnn-live-run';
@@ -124,6 +125,7 @@ export class CnnApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('popstate', this.onPop);
+    preloadCharts();
     sessionEvents.addEventListener('device-lost', this.onLost);
     adapterDescription().then(
       (d) => (this.adapter = d),
@@ -306,7 +308,7 @@ export class CnnApp extends LitElement {
   private renderPanel(t: Technique) {
     if (t.name === 'inspector') return html`<cnn-inspector model=${this.model} .image=${this.picture}></cnn-inspector>`;
     if (t.name === 'class-vis-live') {
-      return html`<cnn-live-run .technique=${t} model=${this.model} .info=${this.info} .image=${this.picture} .options=${this.options}
+      return html`<cnn-live-run .technique=${t} model=${this.model} .info=${this.info} .options=${this.options}
         @options-change=${this.onOptions}></cnn-live-run>`;
     }
     return html`<cnn-technique-panel .technique=${t} model=${this.model} .info=${this.info}

@@ -52,6 +52,16 @@ function loadUplot(): Promise<[typeof uPlot, string]> {
 }
 
 /**
+ * Load uPlot ahead of need, when the page is idle: evaluating it costs a main-thread task of a few
+ * hundred ms on a slow machine, which must not fall in the middle of a run.
+ */
+export function preloadCharts(): void {
+  const go = () => void loadUplot().catch(() => (uplotModule = null));
+  if ('requestIdleCallback' in window) requestIdleCallback(go, { timeout: 3000 });
+  else setTimeout(go, 1000);
+}
+
+/**
  * `<cnn-chart>`: a line / scatter chart drawn by uPlot (loaded on first use). Set `spec`; the chart
  * redraws when it changes and follows the element's width. Log axes for rooflines.
  *
@@ -128,7 +138,9 @@ export class CnnChart extends LitElement {
     this.key = key;
     const axis = (label: string, log?: boolean): uPlot.Axis => ({
       label, stroke: '#5c6273', grid: { stroke: '#e6e8ee', width: 1 }, ticks: { stroke: '#d5d8e0', width: 1 },
-      values: (_u, ticks) => ticks.map((t) => (log ? siFormat(t) : Math.abs(t) >= 1e3 || (Math.abs(t) < 1e-2 && t !== 0) ? siFormat(t) : String(Number(t.toPrecision(4))))),
+      // Log axes: label the decades only (uPlot puts a tick at every 1..9 x 10^k).
+      values: (_u, ticks) => ticks.map((t) => (log ? (Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-6 ? siFormat(t) : '')
+        : Math.abs(t) >= 1e3 || (Math.abs(t) < 1e-2 && t !== 0) ? siFormat(t) : String(Number(t.toPrecision(4))))),
       size: 52,
     });
     const opts: uPlot.Options = {

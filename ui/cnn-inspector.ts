@@ -110,9 +110,8 @@ export class CnnInspector extends LitElement {
     .layers button { padding: 0.15rem 0.55rem; font-size: 0.78rem; border-radius: 1rem; }
     .layers button[aria-pressed='true'] { background: #e0513b; border-color: #e0513b; color: #fff; }
     .layers button small { color: inherit; opacity: 0.7; margin-left: 0.25rem; }
-    .grid { display: grid; grid-template-columns: minmax(0, 1.25fr) minmax(0, 1fr); gap: 1.2rem; align-items: start; }
-    @media (max-width: 80rem) { .grid { grid-template-columns: 1fr; } }
-    .table { max-height: 30rem; overflow: auto; border: 1px solid var(--line, #e1e4ec); border-radius: 0.5rem; }
+    .grid { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1.2rem; }
+    .table { max-height: 24rem; overflow: auto; border: 1px solid var(--line, #e1e4ec); border-radius: 0.5rem; }
     table { border-collapse: collapse; width: 100%; font-size: 0.76rem; font-variant-numeric: tabular-nums; }
     th, td { padding: 0.25rem 0.45rem; text-align: right; white-space: nowrap; }
     th { position: sticky; top: 0; background: var(--track, #eef0f5); font-weight: 600; z-index: 1; }

@@ -1,12 +1,13 @@
 import { css, html, LitElement, nothing } from 'lit';
-import { loopSettings, type LoopSettings, type OptimizerKind, type ParamKind } from '../engine/techniques/optvis/index';
-import { defaultOptions, type OptionValue, type Options, type RgbaImage, type Technique } from '../engine/techniques/technique';
+import type { LoopSettings } from '../engine/techniques/optvis/index';
+import type { VisOptions, VisPlan } from '../engine/techniques/optvis/vis';
+import { defaultOptions, type OptionValue, type Options, type Technique } from '../engine/techniques/technique';
 import { LIVE_SETTINGS } from './app_panels';
 import './cnn-chart';
 import type { ChartSpec } from './cnn-chart';
 import './cnn-option-control';
 import type { CanvasPath } from './live_canvas';
-import { runLive, type LiveResult, type ModelInfo } from './session';
+import { liveSettings, runLive, type LiveResult, type ModelInfo } from './session';
 
 export type LiveState = 'idle' | 'running' | 'done' | 'error';
 
@@ -15,14 +16,13 @@ const PLOT_EVERY_MS = 250;
 
 /**
  * `<cnn-live-run>`: an iterative technique run live (the optimization loop of
- * engine/techniques/optvis/loop.ts): every iteration drawn into a canvas, straight from the GPU
+ * engine/techniques/optvis/loop.ts, with the class-vis technique's options): every iteration drawn into a canvas, straight from the GPU
  * where the canvas can share the device (else a read-back per frame, and it says which), Pause /
  * Resume / Cancel, a live iterations-per-second counter and a uPlot plot of the objective. The
  * options marked "(live)" change the running loop at its next step; the others apply to the next run.
  *
  * @property technique - the panel's entry (its options: app_panels.ts LIVE_CLASS_VIS).
  * @property model - the model's name; `info` its layers and labels.
- * @property image - the input picture (its top-1 class is the default target).
  * @property options - option values (the URL's); edits fire `options-change`.
  * @attr data-state - `idle | running | done | error` (a paused run is still `running`, with data-paused).
  * @attr data-frames - frames drawn in the current run.
@@ -33,7 +33,6 @@ export class CnnLiveRun extends LitElement {
     technique: { attribute: false },
     model: { type: String },
     info: { attribute: false },
-    image: { attribute: false },
     options: { attribute: false },
     state: { state: true },
     paused: { state: true },
@@ -47,7 +46,6 @@ export class CnnLiveRun extends LitElement {
   declare technique: Technique;
   declare model: string;
   declare info: ModelInfo | null;
-  declare image: RgbaImage | null;
   declare options: Options;
   declare state: LiveState;
   declare paused: boolean;
@@ -58,7 +56,9 @@ export class CnnLiveRun extends LitElement {
   declare plot: ChartSpec | null;
   private controller: AbortController | null = null;
   private resume: (() => void) | null = null;
-  private settings: LoopSettings | null = null;
+  /** The running loop's settings (the loop reads them at every step) and its resolved plan. */
+  settings: LoopSettings | null = null;
+  private plan: VisPlan | null = null;
   private history: [number[], number[]] = [[], []];
   private plotAt = 0;
   private frames = 0;
@@ -90,7 +90,6 @@ export class CnnLiveRun extends LitElement {
     super();
     this.model = '';
     this.info = null;
-    this.image = null;
     this.options = {};
     this.state = 'idle';
     this.paused = false;
@@ -122,12 +121,11 @@ export class CnnLiveRun extends LitElement {
     await this.updateComplete;
     const canvas = this.canvas;
     if (!canvas) return;
-    const side = this.info?.input[1] ?? 224;
+    const side = Number(this.values.size) || (this.info?.input[1] ?? 224);
     canvas.width = canvas.height = side * Math.max(1, Math.ceil(288 / side));
     const v = this.values;
     const id = ++this.runId;
     const controller = (this.controller = new AbortController());
-    this.settings = loopSettings(Object.fromEntries(LIVE_SETTINGS.map((k) => [k, v[k] as number])));
     this.history = [[], []];
     this.plot = null;
     this.plotAt = 0;
@@ -139,8 +137,12 @@ export class CnnLiveRun extends LitElement {
     this.state = 'running';
     this.dataset.state = 'running';
     try {
-      const spec = { classValue: String(v.class), steps: v.steps as number, param: v.param as ParamKind, optimizer: v.optimizer as OptimizerKind, jitter: v.jitter as number, seed: v.seed as number };
-      const r = await runLive(this.model, spec, this.settings, this.image ?? undefined, canvas, controller.signal, (s, path) => {
+      const o = v as VisOptions & { class: string };
+      const settings = (plan: VisPlan) => {
+        this.plan = plan;
+        return (this.settings = liveSettings(plan, o));
+      };
+      const r = await runLive(this.model, o, settings, canvas, controller.signal, (s, path) => {
         if (id !== this.runId) return;
         this.frames++;
         this.path = path;
@@ -204,7 +206,11 @@ export class CnnLiveRun extends LitElement {
   private onOption(e: CustomEvent<{ name: string; value: OptionValue }>): void {
     const { name, value } = e.detail;
     this.options = { ...this.options, [name]: value };
-    if (this.settings && (LIVE_SETTINGS as readonly string[]).includes(name)) (this.settings as unknown as Record<string, number>)[name] = value as number;
+    if (this.settings && this.plan && (LIVE_SETTINGS as readonly string[]).includes(name)) {
+      // lr 0 means "the default for the parameterization" (visPlan); the pixel regularizers do nothing in Fourier space.
+      const v = name === 'lr' ? (value as number) || this.plan.lr : this.plan.param === 'pixel' ? (value as number) : 0;
+      (this.settings as unknown as Record<string, number>)[name] = v;
+    }
     this.dispatchEvent(new CustomEvent<Options>('options-change', { detail: this.options, bubbles: true, composed: true }));
   }
 
@@ -240,7 +246,7 @@ export class CnnLiveRun extends LitElement {
           <canvas aria-label="the image being optimized"></canvas>
           <figcaption>${this.result ? `class ${this.result.classIndex} (${this.result.label}); ` : ''}${this.path === 'gpu'
             ? 'drawn from the GPU each iteration (the canvas shares the device, no read-back)'
-            : this.path === 'readback' ? 'read back each iteration (this browser gives the canvas no WebGPU context on this device)' : ''}</figcaption>
+            : this.path === 'readback' ? 'read back each iteration (a CPU adapter, or no WebGPU canvas on this device: see ui/live_canvas.ts)' : ''}</figcaption>
         </figure>
         <div>
           <div class="counter" aria-live="off">${s.itPerSec.toFixed(1)}<small>it/s</small> \u00b7 ${s.iteration}<small>/ ${s.steps || v.steps}</small>

@@ -6,12 +6,13 @@
 // and the models are dropped; the next call creates a new device and reloads the model, and
 // `sessionEvents` fires 'device-lost' so the page can say so.
 
-import { createRuntime, decodeImage, loadModel, type Model, type Prediction, type Runtime } from '../engine/index';
+import { createRuntime, decodeImage, loadModel, Tensor, type Model, type Prediction, type Runtime } from '../engine/index';
 import { modelFields } from '../engine/techniques/receptive_field';
 import type { Options, Presentation, RgbaImage, Technique } from '../engine/techniques/technique';
 import type { LayerInfo } from '../engine/index';
 import { calibrate, kernelSource, profilePass, type Ceilings, type PassProfile } from '../engine/inspect';
-import { classLogit, makeParam, maximize, optimize, rollJitter, type LoopResult, type LoopSettings, type OptimizerKind, type ParamKind } from '../engine/techniques/optvis/index';
+import { classLogit, loopSettings, makeParam, maximize, optimize, type LoopResult, type LoopSettings } from '../engine/techniques/optvis/index';
+import { visPlan, type VisOptions, type VisPlan } from '../engine/techniques/optvis/vis';
 import { resolveClass } from '../engine/techniques/resolve';
 import { throwIfAborted } from '../engine/techniques/technique';
 import { liveCanvas, type CanvasPath } from './live_canvas';
@@ -184,6 +185,42 @@ export async function classifyUrl(url: string, modelName: string, k = 5): Promis
   return classifyImage(await loadImage(url, url.split('/').pop() ?? url), modelName, k);
 }
 
+/**
+ * Build, with createComputePipelineAsync, the pipelines `pass` would use up to its first read
+ * (the dry pass of Runtime.programsUsedBy: nothing is computed, the first read rejects), so that
+ * their synchronous compilation on first use does not hold the page's main thread for 100+ ms.
+ */
+async function warmPrefix(rt: Runtime, pass: () => Promise<unknown>): Promise<void> {
+  let p: Promise<unknown> = Promise.resolve();
+  const specs = rt.programsUsedBy(() => {
+    p = pass();
+  });
+  await p.catch(() => undefined);
+  await rt.warm(specs);
+}
+
+/** Batch sizes whose gradient pipelines are already built, per model. */
+const warmed = new WeakMap<Model, Set<number>>();
+
+/** Warm the forward (keeping activations) and backward pipelines, both ReLU rules, at batch sizes `batches`. */
+async function warmGradients(model: Model, batches: readonly number[]): Promise<void> {
+  const done = warmed.get(model) ?? new Set<number>();
+  warmed.set(model, done);
+  const { channels, height, width } = model.spec.input;
+  for (const n of new Set(batches.filter((b) => Number.isInteger(b) && b >= 1 && b <= 64 && !done.has(b)))) {
+    const x = Tensor.empty(model.rt, [n, channels, height, width], 'warm-up gradients input');
+    try {
+      await model.rt.warm(() => {
+        model.forward(x, { keep: true });
+        for (const rule of ['vanilla', 'guided'] as const) model.backward({ kind: 'class', index: 0 }, { rule }).dispose();
+      });
+      done.add(n);
+    } finally {
+      x.dispose();
+    }
+  }
+}
+
 /** Run a technique and present its result (views, raw array, summary). */
 export function runTechnique(
   t: Technique,
@@ -197,6 +234,8 @@ export function runTechnique(
   return withModel(modelName, async (model) => {
     const t0 = performance.now();
     const ctx = { model, image, stem, signal, onProgress };
+    // The batch sizes a technique runs its gradients at (its `batch` / `samples` options, and 1).
+    if (t.group === 'gradients' || t.group === 'last-layer') await warmGradients(model, [1, Number(options.batch), Number(options.samples)]);
     const result = await t.run(ctx, options);
     return { presentation: t.present(result, ctx), ms: performance.now() - t0 };
   });
@@ -233,15 +272,14 @@ export function inspectPass(modelName: string, img: RgbaImage, signal: AbortSign
   });
 }
 
-/** What an iterative run optimizes (the options that need a restart to change). */
-export interface LiveSpec {
-  /** A class index or label substring; '' = the top-1 class of `image`. */
-  classValue: string;
-  steps: number;
-  param: ParamKind;
-  optimizer: OptimizerKind;
-  jitter: number;
-  seed: number;
+/** The loop settings of a class-vis run, as runVis (engine/techniques/optvis/vis.ts) makes them: the live sliders change them mid-run. */
+export function liveSettings(plan: VisPlan, o: VisOptions): LoopSettings {
+  const pixel = plan.param === 'pixel';
+  const off = { l2: 0, decay: 0, blurSigma: 0, blurEvery: 0, normPercentile: 0, contribPercentile: 0 };
+  return loopSettings({
+    lr: plan.lr, clipRange: pixel && o.clip,
+    ...(pixel ? { l2: o.l2, decay: o.decay, blurSigma: o.blurSigma, blurEvery: o.blurEvery, normPercentile: o.normPercentile, contribPercentile: o.contribPercentile } : off),
+  });
 }
 
 export interface LiveStep {
@@ -260,39 +298,41 @@ export interface LiveResult {
 }
 
 /**
- * Class visualization live: run the optimization loop, draw every iteration into `canvas`
- * (straight from the GPU where the canvas can share the device) and call `onStep` after each
- * (the loop waits for it, so a paused caller holds the run). `settings` is read at every step.
+ * Class visualization live (the class-vis technique's options and plan, engine/techniques/optvis/vis.ts):
+ * run the optimization loop, draw every iteration into `canvas` (straight from the GPU where the
+ * canvas can share the device) and call `onStep` after each (the loop waits for it, so a paused
+ * caller holds the run). `settings` (see liveSettings) is read at every step.
  */
 export function runLive(
   modelName: string,
-  spec: LiveSpec,
-  settings: LoopSettings,
-  image: RgbaImage | undefined,
+  options: VisOptions & { class: string },
+  settings: (plan: VisPlan) => LoopSettings,
   canvas: HTMLCanvasElement,
   signal: AbortSignal,
   onStep: (s: LiveStep, path: CanvasPath) => void | Promise<void>,
 ): Promise<LiveResult> {
   return withModel(modelName, async (model) => {
-    let classIndex = resolveClass(model, spec.classValue, 'class-vis-live');
-    if (classIndex === null) {
-      if (!image) throw new Error('class-vis-live: --class is empty (the top-1 class) and there is no image: pick an image or a class');
-      const input = model.preprocess(image.rgba, image.width, image.height);
-      try {
-        classIndex = (await model.classify(input, 1))[0][0].index;
-      } finally {
-        input.dispose();
-      }
-    }
-    const { height, width } = model.spec.input;
+    const classIndex = resolveClass(model, options.class, 'class-vis-live') ?? 0;
+    const plan = visPlan(model, options);
     const view = liveCanvas(model, canvas);
-    const param = makeParam(model, spec.param, { height, width, seed: spec.seed, init: 'noise', std: spec.param === 'pixel' ? 0.1 : 0.01 });
+    const paramOf = () => makeParam(model, plan.param, { height: plan.height, width: plan.width, init: options.init, seed: options.seed, std: 0.1 });
+    const objective = maximize(classLogit(model, classIndex));
+    // A dry first step (a throwaway parameterization, blur on) builds every pipeline of the loop asynchronously.
+    await warmPrefix(model.rt, async () => {
+      const dry = paramOf();
+      const s = settings(plan);
+      try {
+        await optimize({ model, param: dry, objective, steps: 1, settings: { ...s, blurEvery: s.blurSigma > 0 ? 1 : 0 }, optimizer: plan.optimizer, transforms: plan.transforms });
+      } finally {
+        dry.dispose();
+      }
+    });
+    throwIfAborted(signal);
+    const param = paramOf();
     try {
       const loop = await optimize({
-        model, param, settings, signal, steps: spec.steps, seed: spec.seed,
-        objective: maximize(classLogit(model, classIndex)),
-        optimizer: spec.optimizer,
-        transforms: rollJitter(spec.jitter),
+        model, param, signal, steps: plan.steps, seed: options.seed, settings: settings(plan), optimizer: plan.optimizer, transforms: plan.transforms,
+        objective,
         objectiveEvery: 1,
         onStep: async (s) => {
           await view.draw(param.render());

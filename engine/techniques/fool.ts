@@ -18,11 +18,11 @@
 import type { Model } from '../models/graph';
 import { axpy, clamp } from '../ops/elementwise';
 import { decodeImage } from '../io/decode';
-import { encodePng, rgbFromPlanes, rgbFromTensor, type RgbaImage } from '../display/index';
+import { encodePng, percentile, rgbFromTensor, type RgbaImage } from '../display/index';
 import { Tensor } from '../tensor';
 import { levelUnit, levelUnits, stepsOption, lrOption } from './image_opt';
 import { classLogit, maximize, optimize, pixelParam, loopSettings, type OptimizerKind, type OptimizerOptions } from './optvis/index';
-import { enlarge, since, VIEW_TARGET } from './present';
+import { enlarge, gradientImage, since, VIEW_TARGET } from './present';
 import { forwardTarget, inputTensor, resolveClass, type ClassScore } from './resolve';
 import { throwIfAborted, type Technique } from './technique';
 
@@ -84,18 +84,24 @@ export function pixelDistance(a: RgbaImage, b: RgbaImage): { lInf: number; l2: n
   return { lInf, l2: Math.sqrt(sum), psnr: mse > 0 ? 10 * Math.log10((255 * 255) / mse) : Infinity };
 }
 
-/** The difference fooled - original as RGB, 0 mid-gray, +-max|d| saturated; and the magnification. */
+/**
+ * The difference fooled - original as RGB (present.ts gradientImage: 0 is mid-gray, +-m saturate,
+ * m the 99.5th percentile of |d|, so the few largest changes do not hide the rest); and the gain.
+ */
 export function diffImage(fooled: RgbaImage, original: RgbaImage): { image: RgbaImage; gain: number } {
   const plane = fooled.width * fooled.height;
   const d = new Float32Array(3 * plane);
-  let m = 1;
-  for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < plane; i++) {
-      d[c * plane + i] = fooled.rgba[i * 4 + c] - original.rgba[i * 4 + c];
-      m = Math.max(m, Math.abs(d[c * plane + i]));
-    }
+  for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) d[c * plane + i] = fooled.rgba[i * 4 + c] - original.rgba[i * 4 + c];
+  return { image: gradientImage(d, fooled.width, fooled.height, 'rgb'), gain: 127.5 / (percentile(Float32Array.from(d, Math.abs), 99.5) || 1) };
+}
+
+/** The class --target names (resolve.ts resolveClass, its errors naming --target). */
+function targetClass(model: Model, text: string): number | null {
+  try {
+    return resolveClass(model, text, 'fool');
+  } catch (e) {
+    throw new Error((e as Error).message.replace('--class', '--target'));
   }
-  return { image: rgbFromPlanes(d, fooled.width, fooled.height, 'rgb', [-m, m]), gain: 127.5 / m };
 }
 
 /** The optimizer and loop step of a method (lr in network units). */
@@ -180,7 +186,7 @@ export const fool: Technique<FoolOptions, FoolResult> = {
     const t0 = performance.now();
     checkOptions(o);
     const { model } = ctx;
-    const chosen = resolveClass(model, o.target, 'fool');
+    const chosen = targetClass(model, o.target);
     const x0 = inputTensor(model, ctx.image, 'fool');
     const live: Tensor[] = [x0];
     try {
@@ -196,6 +202,7 @@ export const fool: Technique<FoolOptions, FoolResult> = {
         throwIfAborted(ctx.signal);
         const r = await attack(model, start, x0, index, o, budget - iterations, ctx.signal);
         live.push(r.x);
+        throwIfAborted(ctx.signal);
         iterations += r.iterations;
         ctx.onProgress?.(iterations, budget);
         const saved = rgbFromTensor(await r.x.read(), w, h, model.spec.input);
@@ -225,7 +232,7 @@ export const fool: Technique<FoolOptions, FoolResult> = {
     return {
       views: [
         { suffix: '', meaning: `the fooled image as saved (8-bit PNG, ${r.width}x${r.height}); the network reads it as '${r.after[0].label}'`, image: r.image },
-        { suffix: 'diff', meaning: `fooled - original, magnified ${diff.gain.toFixed(1)}x (mid-gray = unchanged; L-inf ${r.lInf} levels)`, image: enlarge(diff.image, VIEW_TARGET) },
+        { suffix: 'diff', meaning: `fooled - original, magnified ${diff.gain.toFixed(1)}x and clipped at the 99.5th percentile of |change| (mid-gray = unchanged; L-inf ${r.lInf} levels)`, image: enlarge(diff.image, VIEW_TARGET) },
       ],
       raw: { data: r.input, shape: [3, r.height, r.width], meaning: 'the saved fooled image as network input (3, H, W), in the model\'s channel order and normalization' },
       summary: {

@@ -6,6 +6,7 @@
 //   - a picture as network input at any size (networkImage: cropped to the aspect, then resized),
 //     and a seeded mid-gray + noise start (noiseStart);
 //   - a second picture named by an option (a style image, a guide): a path in Node, a URL anywhere;
+//   - Mahendran and Vedaldi's normalized total variation as the loop's tvWeight;
 //   - the common options (steps, lr, seed, size).
 
 import { decodeImage } from '../io/decode';

@@ -19,6 +19,10 @@ import type { Technique } from './technique';
 import { topPatches } from './top_patches';
 import { neighbors } from './neighbors';
 import { embed } from './embed';
+import { fool } from './fool';
+import { deepdream } from './deepdream';
+import { invert } from './invert';
+import { texture, style } from './style';
 
 export const TECHNIQUES: Technique<any, any>[] = [
   filters,
@@ -38,6 +42,11 @@ export const TECHNIQUES: Technique<any, any>[] = [
   neuronVis,
   neighbors,
   embed,
+  fool,
+  deepdream,
+  invert,
+  texture,
+  style,
 ];
 
 /** The technique called `name`, or an error listing them all. */

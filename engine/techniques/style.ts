@@ -37,7 +37,8 @@ export interface TextureOptions extends Record<string, string | number> {
 
 export interface StyleOptions extends TextureOptions {
   styleImage: string;
-  contentLayer: string;
+  /** The content layer. */
+  layer: string;
   contentWeight: number;
   styleWeight: number;
   init: 'content' | 'noise';
@@ -232,7 +233,7 @@ export const style: Technique<StyleOptions, SynthesisResult> = {
   needsImage: true,
   options: [
     { kind: 'string', name: 'styleImage', default: '', help: 'the style image: a file path or a URL (required)' },
-    { kind: 'layer', name: 'contentLayer', default: '', help: 'the layer whose features are kept (default: the conv / module layer at 60% depth)' },
+    { kind: 'layer', name: 'layer', default: '', help: 'the content layer, whose features are kept (default: the conv / module layer at 60% depth)' },
     { kind: 'number', name: 'contentWeight', default: 1, min: 0, help: 'weight of the relative content loss' },
     { kind: 'number', name: 'styleWeight', default: 10, min: 0, help: 'weight of the relative Gram (style) loss' },
     { kind: 'number', name: 'tvWeight', default: 0.002, min: 0, help: 'weight of the normalized total variation (0: off)' },
@@ -244,7 +245,7 @@ export const style: Technique<StyleOptions, SynthesisResult> = {
     if (!ctx.image) throw new Error('style: needs an input image (the content)');
     const layers = resolveLayers(model, o.layers, 'style');
     const convs = layerChoices(model, ['conv', 'concat']);
-    const contentLayer = resolveLayer(model, o.contentLayer, 'style', { flag: 'content-layer', fallback: convs[Math.round(0.6 * (convs.length - 1))]?.name }).name;
+    const contentLayer = resolveLayer(model, o.layer, 'style', { fallback: convs[Math.round(0.6 * (convs.length - 1))]?.name }).name;
     const styleImage = await readImageOption(o.styleImage, 'style', 'style-image');
     const sourceX = model.preprocess(styleImage.rgba, styleImage.width, styleImage.height);
     const contentX = inputAt(model, ctx.image, o.size);

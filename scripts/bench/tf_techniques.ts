@@ -192,11 +192,12 @@ export function tfTsneState(tf: Tf, p: Float32Array, y0: Float32Array): TfTsne {
 export function tfTsneStep(tf: Tf, s: TfTsne, o: { exaggeration: number; momentum: number; eta: number; minGain: number }): void {
   tf.tidy(() => {
     const { y } = s;
-    const sq = tf.sum(tf.square(y), 1, true);
-    const num = tf.mul(tf.div(1, tf.add(1, tf.sub(tf.add(sq, tf.transpose(sq)), tf.mul(2, tf.matMul(y, y, false, true))))), s.offDiagonal);
+    // Differences (N, N, 2) taken directly, as the kernel does (|a|^2 + |b|^2 - 2ab loses the digits).
+    const diff = tf.sub(tf.expandDims(y, 1), tf.expandDims(y, 0));
+    const num = tf.mul(tf.div(1, tf.add(1, tf.sum(tf.square(diff), 2))), s.offDiagonal);
     const q = tf.div(num, tf.sum(num));
     const pq = tf.mul(tf.sub(tf.mul(s.p, o.exaggeration), q), num);
-    const dy = tf.sub(tf.mul(tf.sum(pq, 1, true), y), tf.matMul(pq, y));
+    const dy = tf.sum(tf.mul(tf.expandDims(pq, 2), diff), 1);
     const differ = tf.notEqual(tf.sign(dy), tf.sign(s.iy));
     const gains = tf.maximum(tf.where(differ, tf.add(s.gains, 0.2), tf.mul(s.gains, 0.8)), o.minGain);
     const iy = tf.sub(tf.mul(s.iy, o.momentum), tf.mul(tf.mul(gains, dy), o.eta));

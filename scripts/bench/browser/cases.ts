@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inferShapes, validateSpec, type ModelSpec } from '../../../engine/index';
 import type { BenchArgs } from '../args';
-import { benchLayers, benchSpec, flops as layerFlops, specLayers, type ModelName } from '../layers';
+import { benchLayers, benchSpec, flops as layerFlops, id, shapeText, specLayers, type ModelName } from '../layers';
 import type { NetworkCase, OpCase, PageConfig } from './types';
 
 const MODELS: ModelName[] = ['alexnet', 'alexnet_caffe', 'squeezenet', 'googlenet'];
@@ -60,7 +60,8 @@ export interface CaseSelection extends Pick<BenchArgs, 'quick' | 'filter' | 'mod
 /** The page's cases. --quick: the quick conv / linear layers, the smallest case of each op family, SqueezeNet (or --model's network) at batch 1. */
 export function browserCases(sel: CaseSelection): Omit<PageConfig, 'timing' | 'tfjs'> {
   const layerModel = sel.model === 'tinyvgg' ? undefined : sel.model;
-  const layers = sel.model === 'tinyvgg' ? [] : benchLayers({ ...sel, model: layerModel, sharedDir: sel.sharedDir });
+  const layers = (sel.model === 'tinyvgg' ? [] : benchLayers({ ...sel, model: layerModel, sharedDir: sel.sharedDir }))
+    .map((l) => ({ layer: l, id: id(l), shape: shapeText(l), flops: layerFlops(l) }));
   const specs = MODELS.filter((m) => !layerModel || m.startsWith(layerModel)).map((m) => [m, benchSpec(m, sel)] as const);
   let ops = sel.model === 'tinyvgg' ? [] : specs.flatMap(([m, spec]) => dedupeOps(specOps(m, spec)));
   if (sel.quick) {

@@ -6,19 +6,23 @@
 // adapter has 'timestamp-query', also GPU time from the engine profiler (rt.profile) and from
 // tf.time's kernelMs, and that is the reported ms.
 
+// Static imports, so Vite pre-bundles TF.js with the page (tfjs.ts imports these same modules dynamically).
+import '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-webgpu';
 import { loadModel, type Model, type ModelSpec } from '../../../engine/index';
 import type { Runtime } from '../../../engine/runtime';
 import { Tensor } from '../../../engine/tensor';
 import { randomArray } from '../../lib/random';
 import { createContext, type BenchContext } from '../context';
 import { layerData, nchwToNhwc, wShape, xShape, yShape } from '../data';
-import { flops as layerFlops, id as layerId, shapeText, type BenchLayer, type Direction } from '../layers';
+import type { BenchLayer, Direction } from '../layers';
 import { familyOf, ourLayer, VARIANTS } from '../ours';
 import { buildTfNetwork } from '../tf_network';
 import { tfLayer, tfSync, type Tf } from '../tfjs';
 import { measure, median, type TimingOptions } from '../timing';
 import { opBytes, opDirections, opFlops, opShapeText, ourOp, tfOp, type Runner } from './ops';
-import type { BrowserRow, EngineTiming, NetworkCase, OpCase, PageConfig, PageResult } from './types';
+import type { BrowserRow, EngineTiming, LayerCase, NetworkCase, OpCase, PageConfig, PageResult } from './types';
 
 declare global {
   interface Window {
@@ -92,10 +96,9 @@ function layerBytes(l: BenchLayer): number {
   return 4 * (count(xShape(l)) + count(wShape(l)) + count(yShape(l)));
 }
 
-async function layerRows(ctx: BenchContext, layers: readonly BenchLayer[], rows: BrowserRow[]): Promise<void> {
-  for (const l of layers) {
+async function layerRows(ctx: BenchContext, layers: readonly LayerCase[], rows: BrowserRow[]): Promise<void> {
+  for (const { layer: l, id, shape, flops: f } of layers) {
     const family = familyOf(l);
-    const f = layerFlops(l);
     const bytes = layerBytes(l);
     for (const dir of ['forward', 'backward'] as Direction[]) {
       const data = layerData(l);
@@ -109,7 +112,7 @@ async function layerRows(ctx: BenchContext, layers: readonly BenchLayer[], rows:
       const ours = variants[ctx.defaults[family]] ?? Object.values(variants)[0];
       const best = Math.min(...Object.values(variants).map((t) => t.ms ?? Infinity));
       await emit(rows, {
-        kind: 'layer', id: layerId(l), family, direction: dir, variant: ctx.defaults[family], shape: shapeText(l),
+        kind: 'layer', id, family, direction: dir, variant: ctx.defaults[family], shape,
         batch: l.conv?.n ?? l.linear!.n, flops: f, bytes, ours, variants, tfjs,
         ratio: ratio(tfjs, ours.ms), ratioBest: ratio(tfjs, Number.isFinite(best) ? best : null),
       });

@@ -33,8 +33,16 @@ export interface NetworkCase {
   batches: number[];
 }
 
+/** A conv / linear layer of scripts/bench/layers.ts with what the page cannot compute (layers.ts reads files). */
+export interface LayerCase {
+  layer: BenchLayer;
+  id: string;
+  shape: string;
+  flops: number;
+}
+
 export interface PageConfig {
-  layers: BenchLayer[];
+  layers: LayerCase[];
   ops: OpCase[];
   networks: NetworkCase[];
   /** --iters / --repeats; the page picks the defaults by adapter kind (scripts/bench/context.ts). */

@@ -1,0 +1,85 @@
+// `npm run bench:browser` as a function (scripts/bench_browser.ts is the command; the smoke test
+// tests/bench_browser.test.ts calls this): Node computes the cases (cases.ts), opens the page in
+// headless Chromium (launch.ts), the page times both engines (page.ts), and the rows print as a
+// table (table.ts) and go to results/bench-browser-<timestamp>.json.
+
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, USAGE } from '../args';
+import { browserCases } from './cases';
+import { openBenchPage } from './launch';
+import { header, line } from './table';
+import type { BrowserRow, PageConfig, PageResult } from './types';
+import { writeResults } from '../report';
+
+export const BROWSER_USAGE = `usage: npm run bench:browser -- [options]
+  --browser PATH       Chromium / Chrome executable (default /usr/bin/chromium, or $CHROMIUM_PATH)
+  --browser-flags "…"  WebGPU flags instead of the SwiftShader ones
+                       (default: --enable-unsafe-webgpu --enable-features=Vulkan --use-webgpu-adapter=swiftshader)
+  --out DIR            where the JSON goes (default results)
+and, as in npm run bench:
+${USAGE.split('\n').slice(1).filter((l) => !/--networks|--techniques|--quick: TinyVGG|--iters = loop|gallery features/.test(l)).join('\n')}`;
+
+export interface BrowserBenchResult extends PageResult {
+  date: string;
+  browser: { executable: string; version: string; flags: string[] };
+  args: string[];
+  totalSeconds: number;
+}
+
+function takeOption(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined) throw new Error(`${flag} needs a value\n${BROWSER_USAGE}`);
+  argv.splice(i, 2);
+  return v;
+}
+
+/** Run the browser benchmark; returns the results and the JSON file written. */
+export async function runBrowserBench(argv: readonly string[], log: (s: string) => void = console.log): Promise<{ path: string; results: BrowserBenchResult }> {
+  const started = performance.now();
+  const rest = [...argv];
+  if (rest.includes('--help') || rest.includes('-h')) throw new Error(BROWSER_USAGE);
+  const executable = takeOption(rest, '--browser') ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const flagText = takeOption(rest, '--browser-flags');
+  const outDir = takeOption(rest, '--out') ?? join(process.cwd(), 'results');
+  const args = parseArgs(rest);
+  const sharedDir = process.env.CNNVIS_SHARED ?? join(process.cwd(), '..', 'shared');
+  const cases = browserCases({ ...args, sharedDir });
+  if (!cases.layers.length && !cases.ops.length && !cases.networks.length) throw new Error('bench:browser: no case matches the --filter / --model given');
+  const config: PageConfig = { ...cases, iters: args.iters, repeats: args.repeats, tfjs: !args.noTfjs };
+  log(`${cases.layers.length} conv/linear layers, ${cases.ops.length} other layers, ${cases.networks.length} networks (${cases.networks.map((n) => n.dir).join(', ') || 'none'})`);
+
+  const session = await openBenchPage({ executable, webgpuFlags: flagText?.split(/\s+/).filter(Boolean) });
+  try {
+    log(`browser: ${session.browserVersion} (${executable}) ${session.flags.join(' ')}`);
+    let printedHeader = false;
+    await session.page.exposeFunction('cnnvisBenchRow', (row: BrowserRow) => {
+      if (!printedHeader) log(header());
+      printedHeader = true;
+      log(line(row));
+    });
+    const page: PageResult = await session.page.evaluate((c) => window.cnnvisBench(c), config).catch((e: Error) => {
+      throw new Error(`bench:browser: the page failed: ${e.message.split('\n')[0]}${session.pageErrors.length ? `\n  ${session.pageErrors.join('\n  ')}` : ''}`);
+    });
+    const clock = (t: string | null) => (t === 'timestamp-query' ? 'GPU timestamp queries (ms = GPU time)' : 'wall time around onSubmittedWorkDone');
+    log(`\nadapter: ${[page.adapter.vendor, page.adapter.architecture, page.adapter.description].filter(Boolean).join(' / ')} (${page.adapter.kind} variants: ${Object.entries(page.defaultVariants).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    log(`timing: ours ${clock(page.timing)}; TF.js ${page.tfjsTiming ? clock(page.tfjsTiming) : `not measured -- ${page.tfjsMissing}`}; ` +
+      `${page.timingOptions.warmup} warm-up, median of ${page.timingOptions.repeats} repeats x ${page.timingOptions.iters} iteration(s), ± = half the (max - min) spread`);
+    const results: BrowserBenchResult = {
+      date: new Date().toISOString(),
+      browser: { executable, version: session.browserVersion, flags: session.flags },
+      args: [...argv],
+      ...page,
+      totalSeconds: (performance.now() - started) / 1000,
+    };
+    const written = writeResults(outDir, results);
+    const path = written.replace(/bench-([^/]*)\.json$/, 'bench-browser-$1.json');
+    renameSync(written, path);
+    log(`wrote ${path} (${results.totalSeconds.toFixed(0)} s in all)`);
+    return { path, results };
+  } finally {
+    await session.close();
+  }
+}
