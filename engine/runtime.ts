@@ -1,6 +1,7 @@
 // The runtime: one device, one buffer pool, one pipeline cache, and a command encoder that
 // batches dispatches until something needs the results (a read) or the batch grows large.
 
+import { adapterKey, cachedVariants, type TuneStore } from './autotune';
 import { BufferPool, Usage } from './buffer_pool';
 import { createGpu, describeAdapter, type AdapterKind, type DeviceOptions, type GpuHandle } from './device';
 import { packUniforms, PipelineCache, type Program, type ProgramSpec } from './pipeline_cache';
@@ -20,6 +21,8 @@ export type Resources = Record<string, Tensor | GPUBuffer | GPUBufferBinding | U
 export interface RuntimeOptions extends DeviceOptions {
   /** Force a kernel variant by family name, e.g. { conv2d: 'tiled' } (benchmarks, tests). */
   variants?: Record<string, string>;
+  /** Use the variants an autotuning pass cached for this adapter (engine/autotune.ts); `variants` still win. */
+  autotune?: TuneStore;
   /**
    * Tests: fold dispatch grids at this many workgroups per axis instead of 65535 (and refuse
    * any unfolded axis above it), so folding is exercised at small sizes.
@@ -65,7 +68,9 @@ export class Runtime {
   }
 
   static async create(options: RuntimeOptions = {}): Promise<Runtime> {
-    return new Runtime(await createGpu(options), options);
+    const gpu = await createGpu(options);
+    const tuned = options.autotune ? cachedVariants(options.autotune, adapterKey(gpu.adapterInfo)) : null;
+    return new Runtime(gpu, tuned ? { ...options, variants: { ...tuned, ...options.variants } } : options);
   }
 
   get kind(): AdapterKind {

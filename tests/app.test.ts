@@ -26,6 +26,9 @@ const SMALL: Record<string, Record<string, string>> = {
   guided: { top: '0' },
   'gallery-features': { gallery: GALLERY, cache: 'off' },
   'top-patches': { gallery: GALLERY, cache: 'off', channels: '2', k: '4' },
+  // The page's default gallery (the shared ImageNet samples), cut to a few images.
+  neighbors: { limit: '8', cache: 'off', k: '3' },
+  embed: { limit: '12', cache: 'off', method: 'pca' },
   'class-vis': { steps: '10' },
   'neuron-vis': { steps: '10' },
   fool: { steps: '20' },

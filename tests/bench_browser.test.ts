@@ -70,6 +70,11 @@ describe('npm run bench:browser (smoke, SwiftShader)', () => {
     expect(Object.keys(conv.variants!).sort()).toEqual(['direct', 'tiled']);
     expect(Object.values(conv.variants!).every((t) => t.ms! > 0)).toBe(true);
     expect(lines.join('\n')).toMatch(/timing: ours (GPU timestamp queries|wall time)/);
+    // The autotuning pass recorded conv2d's faster variant for this adapter.
+    const tune = JSON.parse(readFileSync(join(out, 'autotune.json'), 'utf8'));
+    const picked = Object.values(tune.adapters as Record<string, { variants: Record<string, string> }>)[0].variants.conv2d;
+    const fastest = Object.entries(conv.variants!).reduce((a, b) => (b[1].ms! < a[1].ms! ? b : a))[0];
+    expect(picked).toBe(fastest);
   }, 120_000);
 
   it('names the executable when the browser cannot start', async () => {

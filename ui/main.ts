@@ -5,6 +5,18 @@
 
 import './cnn-app';
 import { loseDevice, type Prediction } from './session';
+import { setDefaultGallery } from '../engine/techniques/gallery_source';
+import { sharedBase } from './sources';
+
+// Gallery techniques (neighbours, t-SNE, top patches) default to the shared ImageNet samples,
+// listed by imagenet-samples.tsv (a page cannot list a folder).
+setDefaultGallery(async () => {
+  const base = `${sharedBase()}images/`;
+  const res = await fetch(`${base}imagenet-samples.tsv`);
+  if (!res.ok) throw new Error(`gallery: the default gallery list ${base}imagenet-samples.tsv: HTTP ${res.status}; give gallery= image URLs`);
+  const rows = (await res.text()).trim().split('\n').slice(1);
+  return rows.map((r) => `${base}imagenet-samples/${r.split('\t')[0]}`);
+});
 
 export interface CnnvisHook {
   /** Show that image in the app, classify it, and resolve with the top-5 the page printed. */

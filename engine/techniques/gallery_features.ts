@@ -4,7 +4,7 @@
 // store: in Node a folder / list file and a cache folder, in a browser URLs and IndexedDB.
 
 import { defaultFeatureLayer, extractGalleryFeatures, formatProgress, GALLERY_POOLS, type GalleryFeatures, type GalleryOptions, type GalleryPool, type GalleryProgress } from './gallery';
-import { isNode, nodeGallery, urlGallery, type GalleryItem } from './gallery_source';
+import { defaultGalleryUrls, isNode, nodeGallery, urlGallery, type GalleryItem } from './gallery_source';
 import { DirectoryStore, IndexedDbStore, type FeatureStore } from './gallery_store';
 import { layerOption } from './resolve';
 import type { OptionSpec, Technique, TechniqueContext } from './technique';
@@ -30,8 +30,9 @@ export interface GallerySourceOptions {
 export async function galleryFromOptions(o: GallerySourceOptions): Promise<{ items: GalleryItem[]; store?: FeatureStore }> {
   const store = o.cache === 'off' ? undefined : isNode() ? new DirectoryStore(o.cache || DEFAULT_CACHE_DIR) : new IndexedDbStore(o.cache || undefined);
   if (isNode()) return { items: await nodeGallery(o.gallery, o.limit), store };
-  const urls = o.gallery.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (urls.length === 0) throw new Error('gallery: give the image URLs (comma-separated) in a browser');
+  let urls = o.gallery.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (urls.length === 0) urls = await defaultGalleryUrls();
+  if (urls.length === 0) throw new Error('gallery: give the image URLs (comma-separated): this page has no default gallery');
   return { items: urlGallery(o.limit > 0 ? urls.slice(0, o.limit) : urls), store };
 }
 

@@ -83,3 +83,19 @@ export function urlGallery(urls: readonly string[]): GalleryItem[] {
     },
   }));
 }
+
+let browserDefault: (() => Promise<string[]>) | null = null;
+
+/**
+ * The gallery a page uses when no `gallery` is given (the app sets the shared ImageNet samples);
+ * Node's default is the shared folder (nodeGallery('')).
+ */
+export function setDefaultGallery(urls: (() => Promise<string[]>) | null): void {
+  browserDefault = urls;
+}
+
+/** The page's default gallery URLs, or [] when it has none. */
+export function defaultGalleryUrls(): Promise<string[]> {
+  return browserDefault ? browserDefault() : Promise.resolve([]);
+}
+

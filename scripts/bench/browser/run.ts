@@ -10,7 +10,9 @@ import { browserCases } from './cases';
 import { openBenchPage } from './launch';
 import { header, line } from './table';
 import type { BrowserRow, PageConfig, PageResult } from './types';
+import { adapterKey, recordChoice, tuneFromTimings } from '../../../engine/autotune';
 import { writeResults } from '../report';
+import { jsonFileStore } from '../tune_file';
 
 export const BROWSER_USAGE = `usage: npm run bench:browser -- [options]
   --browser PATH       Chromium / Chrome executable (default /usr/bin/chromium, or $CHROMIUM_PATH)
@@ -74,6 +76,16 @@ export async function runBrowserBench(argv: readonly string[], log: (s: string) 
       ...page,
       totalSeconds: (performance.now() - started) / 1000,
     };
+    // Autotuning from the measured variants: the fastest per family, cached for this adapter.
+    const tuned = tuneFromTimings(page.rows.filter((r) => r.variants).map((r) => ({
+      family: r.family, variants: Object.fromEntries(Object.entries(r.variants!).map(([v, t]) => [v, t.ms])),
+    })));
+    if (Object.keys(tuned.variants).length) {
+      const tuneFile = join(outDir, 'autotune.json');
+      recordChoice(jsonFileStore(tuneFile, log), adapterKey(page.adapter), { ...tuned, date: results.date });
+      log(`autotune: ${Object.entries(tuned.variants).map(([f, v]) => `${f} ${v}`).join(', ')} (geometric mean over the layers timed) -> ${tuneFile}; ` +
+        'Runtime.create({ autotune: jsonFileStore(path) }) or localStorageStore() uses it');
+    }
     const written = writeResults(outDir, results);
     const path = written.replace(/bench-([^/]*)\.json$/, 'bench-browser-$1.json');
     renameSync(written, path);
