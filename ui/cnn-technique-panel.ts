@@ -6,6 +6,7 @@ import './cnn-view';
 import { fileName, rawNpy, saveBlob } from './download';
 import { runTechnique, type ModelInfo, type TechniqueRun } from './session';
 import { chartsFor } from './technique_charts';
+import { WEBCAM_TECHNIQUES, WebcamLoop } from './webcam_loop';
 import type { RgbaImage } from '../engine/techniques/technique';
 
 export type PanelState = 'idle' | 'running' | 'done' | 'error';
@@ -56,6 +57,7 @@ export class CnnTechniquePanel extends LitElement {
     progress: { state: true },
     result: { state: true },
     error: { state: true },
+    webcam: { state: true },
   };
 
   declare technique: Technique;
@@ -68,6 +70,9 @@ export class CnnTechniquePanel extends LitElement {
   declare progress: [number, number] | null;
   declare result: TechniqueRun | null;
   declare error: string;
+  /** Continuous webcam mode is on (WEBCAM_TECHNIQUES only): each camera frame runs when the previous finished. */
+  declare webcam: boolean;
+  private readonly camera = new WebcamLoop();
   private controller: AbortController | null = null;
   private runId = 0;
 
@@ -110,10 +115,12 @@ export class CnnTechniquePanel extends LitElement {
     this.progress = null;
     this.result = null;
     this.error = '';
+    this.webcam = false;
   }
 
   protected override willUpdate(changed: Map<string, unknown>): void {
     if (changed.has('technique') && changed.get('technique') !== undefined) {
+      this.stopWebcam();
       this.cancel();
       this.result = null;
       this.error = '';
@@ -131,6 +138,7 @@ export class CnnTechniquePanel extends LitElement {
 
   /** Run the technique with the current options; a running one is cancelled first. */
   async run(): Promise<void> {
+    this.stopWebcam();
     this.cancel();
     await this.updateComplete; // a technique just switched to resets the panel first
     const t = this.technique;
@@ -171,7 +179,43 @@ export class CnnTechniquePanel extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.stopWebcam();
     this.cancel();
+  }
+
+  /** Run the technique continuously on the webcam until toggled off (data-state stays `running`). */
+  async startWebcam(): Promise<void> {
+    this.cancel();
+    const t = this.technique;
+    const id = ++this.runId;
+    const controller = (this.controller = new AbortController());
+    this.webcam = true;
+    this.state = 'running';
+    this.error = '';
+    try {
+      await this.camera.start(async (img) => {
+        const r = await runTechnique(t, this.model, this.values, img, 'webcam', controller.signal, () => undefined);
+        if (id === this.runId) this.result = r;
+      });
+      if (id === this.runId) this.state = this.result ? 'done' : 'idle';
+    } catch (e) {
+      if (id !== this.runId) return;
+      const aborted = e instanceof Error && e.name === 'AbortError';
+      this.error = aborted ? '' : e instanceof Error ? e.message : String(e);
+      this.state = aborted ? (this.result ? 'done' : 'idle') : 'error';
+    } finally {
+      if (id === this.runId) {
+        this.webcam = false;
+        this.controller = null;
+      }
+    }
+  }
+
+  stopWebcam(): void {
+    if (!this.webcam) return;
+    this.camera.stop();
+    this.webcam = false;
+    if (this.state === 'running') this.state = this.result ? 'done' : 'idle';
   }
 
   private onOption(e: CustomEvent<{ name: string; value: OptionValue }>): void {
@@ -192,6 +236,7 @@ export class CnnTechniquePanel extends LitElement {
   }
 
   private renderStatus() {
+    if (this.webcam) return html`<span class="status">webcam live: each frame runs when the previous has finished</span>`;
     if (this.state === 'running') {
       const p = this.progress;
       return html`<progress aria-label="progress" max=${p ? p[1] : nothing} value=${p ? p[0] : nothing}></progress>
@@ -227,7 +272,9 @@ export class CnnTechniquePanel extends LitElement {
       ${this.renderControls()}
       <div class="actions">
         <button class="run" @click=${() => void this.run()}>Run</button>
-        <button class="cancel" ?disabled=${this.state !== 'running'} @click=${() => this.cancel()}>Cancel</button>
+        <button class="cancel" ?disabled=${this.state !== 'running' || this.webcam} @click=${() => this.cancel()}>Cancel</button>
+        ${WEBCAM_TECHNIQUES.has(t.name) ? html`<button class="webcam" aria-pressed=${this.webcam ? 'true' : 'false'}
+          @click=${() => (this.webcam ? this.stopWebcam() : void this.startWebcam())}>${this.webcam ? 'Stop webcam' : 'Webcam live'}</button>` : nothing}
         ${this.renderStatus()}
       </div>
       ${this.error ? html`<p class=${this.state === 'error' ? 'error' : 'status'} role=${this.state === 'error' ? 'alert' : nothing}>${this.error}</p>` : nothing}

@@ -47,8 +47,7 @@ export function featureCase(model: Model, tfm: TfModel | null, h: number, w: num
 }
 
 /** Distances between `points` rows of `dim` features and each row's 10 nearest. */
-export function nearestCase(rt: Runtime, tf: Tf | null, dim: number): PairedCase {
-  const n = GALLERY.points;
+export function nearestCase(rt: Runtime, tf: Tf | null, dim: number, n = GALLERY.points): PairedCase {
   const data = randomArray(n * dim, 43);
   const a = Tensor.fromData(rt, data, [n, dim, 1, 1], 'bench gallery features');
   const ta = tf?.tensor2d(data, [n, dim]);
@@ -79,8 +78,7 @@ function jointP(n: number): Float32Array {
 }
 
 /** `steps` t-SNE steps, then the points (N, 2) read back. */
-export function tsneCase(rt: Runtime, tf: Tf | null, steps = GALLERY.tsneSteps): PairedCase {
-  const n = GALLERY.points;
+export function tsneCase(rt: Runtime, tf: Tf | null, steps = GALLERY.tsneSteps, n = GALLERY.points): PairedCase {
   const p = jointP(n);
   const y0 = tsneInit(n, 1);
   const s = tsneState(rt, p, y0);

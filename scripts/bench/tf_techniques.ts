@@ -198,7 +198,7 @@ export function tfTsneStep(tf: Tf, s: TfTsne, o: { exaggeration: number; momentu
     const q = tf.div(num, tf.sum(num));
     const pq = tf.mul(tf.sub(tf.mul(s.p, o.exaggeration), q), num);
     const dy = tf.sum(tf.mul(tf.expandDims(pq, 2), diff), 1);
-    const differ = tf.notEqual(tf.sign(dy), tf.sign(s.iy));
+    const differ = tf.notEqual(tf.greater(dy, 0), tf.greater(s.iy, 0));
     const gains = tf.maximum(tf.where(differ, tf.add(s.gains, 0.2), tf.mul(s.gains, 0.8)), o.minGain);
     const iy = tf.sub(tf.mul(s.iy, o.momentum), tf.mul(tf.mul(gains, dy), o.eta));
     const next = tf.add(y, iy);

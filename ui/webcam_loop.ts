@@ -1,0 +1,76 @@
+// Continuous webcam mode for the technique panels: open the camera, and run a callback on its
+// current frame again and again, each frame taken when the previous run has finished (so a slow
+// adapter drops frames instead of queueing them). No GPU state here: the callback goes through
+// ui/session.ts like any run.
+
+import type { RgbaImage } from '../engine/techniques/technique';
+import { cameraMessage } from './cnn-image-picker';
+
+/** Techniques fast enough to follow a webcam (one forward + backward, or one forward, per frame). */
+export const WEBCAM_TECHNIQUES: ReadonlySet<string> = new Set(['saliency', 'gradcam', 'guided', 'activations']);
+
+export class WebcamLoop {
+  private stream: MediaStream | null = null;
+  private video: HTMLVideoElement | null = null;
+  private running = false;
+  /** Frames processed since start(). */
+  frames = 0;
+
+  get active(): boolean {
+    return this.running;
+  }
+
+  /** The camera's current frame as RGBA (null before the first frame arrives). */
+  private grab(): RgbaImage | null {
+    const v = this.video;
+    if (!v || !v.videoWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth;
+    c.height = v.videoHeight;
+    const ctx = c.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(v, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height);
+    return { width: d.width, height: d.height, rgba: d.data };
+  }
+
+  /**
+   * Open the camera and call `onFrame` on frame after frame until stop(); rejects with a message
+   * that says what to do when the camera cannot be opened, or with onFrame's own error.
+   */
+  async start(onFrame: (img: RgbaImage) => Promise<void>): Promise<void> {
+    this.stop();
+    try {
+      if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('this browser offers no camera access here (it needs https or http://127.0.0.1)'), { name: 'TypeError' });
+      this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+    } catch (e) {
+      throw new Error(cameraMessage(e));
+    }
+    const video = (this.video = document.createElement('video'));
+    video.muted = true;
+    video.playsInline = true;
+    video.srcObject = this.stream;
+    await video.play();
+    this.running = true;
+    this.frames = 0;
+    try {
+      while (this.running) {
+        const img = this.grab();
+        if (img) {
+          await onFrame(img);
+          this.frames++;
+        }
+        await new Promise((r) => setTimeout(r, img ? 0 : 50)); // a macrotask between frames: the page stays responsive
+      }
+    } finally {
+      this.stop();
+    }
+  }
+
+  stop(): void {
+    this.running = false;
+    this.stream?.getTracks().forEach((t) => t.stop());
+    this.stream = null;
+    if (this.video) this.video.srcObject = null;
+    this.video = null;
+  }
+}
