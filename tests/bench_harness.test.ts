@@ -164,7 +164,7 @@ describe('harness pieces', () => {
     expect(a).toMatchObject({ quick: true, iters: 4, model: 'googlenet', batch: 16 });
     expect(a.filter!.test('alexnet/CONV2')).toBe(true);
     expect(() => parseArgs(['--iters', '0'])).toThrow(/--iters needs a positive integer, got 0/);
-    expect(() => parseArgs(['--model', 'vgg'])).toThrow(/--model must be alexnet, squeezenet or googlenet, got vgg/);
+    expect(() => parseArgs(['--model', 'vgg'])).toThrow(/--model must be alexnet, squeezenet, googlenet or tinyvgg, got vgg/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown option --fast/);
   });
 });

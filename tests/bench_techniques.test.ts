@@ -74,7 +74,7 @@ describe('attribution rows: ours and TF.js compute the same thing', () => {
     }
     expectClose(got.get('smoothgrad')!, got.get('saliency')!, scaled(got.get('saliency')!, 1e-4), undefined, 'smoothgrad sigma 0 = saliency');
     expect(got.get('occlusion')).toHaveLength(4);
-  }, 120_000);
+  }, 300_000);
 
   it('integrated gradients: both sides close the completeness gap alike', async () => {
     const s = attributionCases(model, tfm, x(), 1, { camLayer: defaultCamLayer(model), counts: { ...ATTRIBUTION, igSteps: 16, batch: 16 } });
@@ -97,7 +97,7 @@ describe('attribution rows: ours and TF.js compute the same thing', () => {
     } finally {
       s.dispose();
     }
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('optimization rows: the same loop on both sides', () => {
