@@ -23,6 +23,19 @@ done
 echo "== tinyvgg"
 npm run --silent cli -- classify --model tinyvgg --top 3 "$tiny/boat_1.jpeg" "$tiny/koala_1.jpeg" "$tiny/pizza_1.jpeg"
 
+# --- demo: a few fast techniques through the CLI into results/demo/ (under a minute on SwiftShader);
+# docs/gallery/GALLERY.md shows more, with the commands that made them.
+echo "== demo: saliency, gradcam, occlusion (tinyvgg), saliency (squeezenet1_1) -> results/demo/"
+demo=results/demo
+for technique in saliency gradcam occlusion; do
+  npm run --silent cli -- "$technique" --model tinyvgg --out "$demo/$technique-tinyvgg" "$tiny/koala_1.jpeg" "$tiny/boat_1.jpeg"
+done
+if [ -f weights/squeezenet1_1/model.json ]; then
+  npm run --silent cli -- saliency --model squeezenet1_1 --out "$demo/saliency-squeezenet1_1" "$imagenet/n01443537_goldfish.JPEG"
+fi
+echo "== demo pictures:"; find "$demo" -name '*.png' | sort
+# --- end of demo
+
 if [ "${NO_SERVE:-0}" = 1 ]; then exit 0; fi
 echo "== the app (npm start: build dist/, serve it until Ctrl-C)"
 exec bash scripts/start.sh
