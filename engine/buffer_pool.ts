@@ -29,7 +29,8 @@ export class BufferPool {
   private sizes = new WeakMap<GPUBuffer, number>();
   private stats: PoolStats = { bytesAllocated: 0, bytesInUse: 0, bytesFree: 0, buffersAllocated: 0 };
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `onDestroy` runs just before the pool destroys a buffer (the runtime drops its cached bind groups). */
+  constructor(private readonly device: GPUDevice, private readonly onDestroy: (buf: GPUBuffer) => void = () => {}) {}
 
   static roundSize(bytes: number): number {
     return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
@@ -96,6 +97,7 @@ export class BufferPool {
         this.stats.bytesAllocated -= size;
         this.stats.bytesFree -= size;
         this.stats.buffersAllocated--;
+        this.onDestroy(buf);
         buf.destroy();
       }
     }

@@ -1,27 +1,11 @@
 // Compute pipelines built from WGSL, with their bind-group layout and uniform-struct layout
-// derived from the WGSL itself (wgsl_reflect), cached by shader name + entry point + overrides.
-// get() builds a missing pipeline synchronously; getAsync() with createComputePipelineAsync.
+// derived from the WGSL itself (shader_reflection.ts: reflected ahead of time for every shaders/
+// file, so no WGSL is parsed on the page's main thread), cached by shader name + entry point +
+// overrides. get() builds a missing pipeline synchronously; getAsync() with createComputePipelineAsync.
 
-import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { moduleReflection, type BindingInfo, type EntryInfo, type ModuleReflection } from './shader_reflection';
 
-export type ScalarType = 'u32' | 'i32' | 'f32';
-
-export interface UniformMember {
-  name: string;
-  offset: number;
-  type: ScalarType;
-  /** 1 for scalars, 2..4 for vectors. */
-  count: number;
-}
-
-export interface BindingInfo {
-  name: string;
-  binding: number;
-  kind: 'uniform' | 'read' | 'read_write';
-  /** Byte size and members when kind === 'uniform'. */
-  uniformSize?: number;
-  members?: UniformMember[];
-}
+export type { BindingInfo, ScalarType, UniformMember } from './shader_reflection';
 
 export interface ProgramSpec {
   /** Shader family name, e.g. 'conv2d'; used in labels and the cache key. */
@@ -55,67 +39,6 @@ export interface ProgramPlan {
   workgroupSize: [number, number, number];
 }
 
-interface EntryInfo {
-  /** Bindings the entry point actually uses. */
-  bindings: BindingInfo[];
-  /** @workgroup_size arguments as written (literals or override names) and their default values. */
-  sizeArgs: string[];
-  defaultSize: [number, number, number];
-}
-
-interface Reflected {
-  entryPoints: Map<string, EntryInfo>;
-}
-
-const SHORTHAND: Record<string, ScalarType> = { f: 'f32', i: 'i32', u: 'u32' };
-
-function scalarOf(name: string, format?: string): { type: ScalarType; count: number } {
-  // vecN<T>, or the shorthands vecNf / vecNi / vecNu.
-  const vec = /^vec([234])([fiu])?$/.exec(name);
-  const t = vec ? (vec[2] ? SHORTHAND[vec[2]] : format) : name;
-  if (t !== 'u32' && t !== 'i32' && t !== 'f32') {
-    throw new Error(`uniform member type ${name}${format ? `<${format}>` : ''} is not supported (use u32/i32/f32 and vectors of them)`);
-  }
-  return { type: t, count: vec ? Number(vec[1]) : 1 };
-}
-
-type ReflectedVar = WgslReflect['uniforms'][number];
-interface ReflectedMember {
-  name: string;
-  offset: number;
-  type: { name: string; format?: { name: string } };
-}
-
-function bindingOf(name: string, v: ReflectedVar): BindingInfo {
-  if (v.group !== 0) throw new Error(`${name}.wgsl: only @group(0) is supported, found ${v.name} in group ${v.group}`);
-  if (v.resourceType === 0) {
-    const members = ((v.type as unknown as { members?: ReflectedMember[] }).members ?? []).map((m) => ({
-      name: m.name,
-      offset: m.offset,
-      ...scalarOf(m.type.name, m.type.format?.name),
-    }));
-    return { name: v.name, binding: v.binding, kind: 'uniform', uniformSize: v.size, members };
-  }
-  if (v.resourceType === 1) return { name: v.name, binding: v.binding, kind: v.access === 'read' ? 'read' : 'read_write' };
-  throw new Error(`${name}.wgsl: binding ${v.name} is not a buffer`);
-}
-
-function reflect(name: string, code: string): Reflected {
-  const r = new WgslReflect(code);
-  const entryPoints = new Map<string, EntryInfo>();
-  for (const e of r.entry.compute) {
-    const attr = e.attributes?.find((a) => a.name === 'workgroup_size')?.value;
-    const sizeArgs = attr === undefined || attr === null ? [] : Array.isArray(attr) ? attr.map(String) : [String(attr)];
-    const d = e.workgroupSize ?? [1, 1, 1];
-    entryPoints.set(e.name, {
-      bindings: e.resources.map((v) => bindingOf(name, v)).sort((a, b) => a.binding - b.binding),
-      sizeArgs,
-      defaultSize: [d[0] ?? 1, d[1] ?? 1, d[2] ?? 1],
-    });
-  }
-  return { entryPoints };
-}
-
 /** The workgroup size with overrides applied: an argument naming a given override takes its value. */
 function workgroupSize(e: EntryInfo, constants: Record<string, number>): [number, number, number] {
   const size: [number, number, number] = [...e.defaultSize];
@@ -127,11 +50,21 @@ function workgroupSize(e: EntryInfo, constants: Record<string, number>): [number
 
 export class PipelineCache {
   private programs = new Map<string, Program>();
-  private reflected = new Map<string, Reflected>();
+  /** By the code string itself: a string keeps its hash, so a lookup does not rehash the WGSL. */
+  private reflected = new Map<string, ModuleReflection>();
   private modules = new Map<string, GPUShaderModule>();
   private pending = new Map<string, Promise<Program>>();
 
+  /** A small number per distinct code string (module keys stay short). */
+  private codeIds = new Map<string, number>();
+
   constructor(private readonly device: GPUDevice) {}
+
+  private codeId(code: string): number {
+    let id = this.codeIds.get(code);
+    if (id === undefined) this.codeIds.set(code, (id = this.codeIds.size));
+    return id;
+  }
 
   get size(): number {
     return this.programs.size;
@@ -150,16 +83,17 @@ export class PipelineCache {
       .sort()
       .map((k) => `${k}=${constants[k]}`)
       .join(',')}`;
-    const moduleKey = `${spec.name}\u0000${spec.code}`;
-    let info = this.reflected.get(moduleKey);
+    let info = this.reflected.get(spec.code);
     if (!info) {
-      info = reflect(spec.name, spec.code);
-      this.reflected.set(moduleKey, info);
+      info = moduleReflection(spec.name, spec.code);
+      this.reflected.set(spec.code, info);
     }
-    const entry = info.entryPoints.get(entryPoint);
+    const entry = Object.hasOwn(info, entryPoint) ? info[entryPoint] : undefined;
     if (!entry) {
-      throw new Error(`${spec.name}.wgsl has no compute entry point '${entryPoint}' (has ${[...info.entryPoints.keys()].join(', ')})`);
+      throw new Error(`${spec.name}.wgsl has no compute entry point '${entryPoint}' (has ${Object.keys(info).join(', ')})`);
     }
+    // The module cache's key: the shader's name (its label) and a small number for its code.
+    const moduleKey = `${spec.name}\u0000${this.codeId(spec.code)}`;
     return { key, name: spec.name, entryPoint, constants, moduleKey, bindings: entry.bindings, workgroupSize: workgroupSize(entry, constants) };
   }
 

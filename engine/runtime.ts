@@ -4,7 +4,9 @@
 import { adapterKey, cachedVariants, type TuneStore } from './autotune';
 import { BufferPool, Usage } from './buffer_pool';
 import { createGpu, describeAdapter, type AdapterKind, type DeviceOptions, type GpuHandle } from './device';
-import { packUniforms, PipelineCache, type Program, type ProgramSpec } from './pipeline_cache';
+import { BindGroupCache, UNIFORM_SLOT } from './bind_groups';
+import { PipelineCache, type BindingInfo, type Program, type ProgramSpec } from './pipeline_cache';
+import { packInto, uniformBytes } from './uniforms';
 import { Profiler, type DispatchCost, type Profile } from './profile';
 import { Tensor } from './tensor';
 
@@ -30,11 +32,19 @@ export interface RuntimeOptions extends DeviceOptions {
   maxWorkgroupsPerDimension?: number;
 }
 
+export interface RuntimeStats {
+  dispatches: number;
+  bindGroupsCreated: number;
+  /** Dispatches that reused a cached bind group. */
+  bindGroupsReused: number;
+  /** Cached bind groups whose uniform slot was rewritten in place (its uniforms changed). */
+  uniformRewrites: number;
+}
+
 const MAX_BATCHED_DISPATCHES = 256;
 /** Every WebGPU device supports this many workgroups per dispatch axis (the spec default). */
 const MAX_GROUPS_DEFAULT = 65535;
-/** Uniform structs of one batch share one buffer, each at a 256-byte aligned slot. */
-const UNIFORM_SLOT = 256;
+/** Uniform structs of one batch share one buffer, each at a 256-byte aligned slot (UNIFORM_SLOT). */
 const UNIFORM_ARENA_BYTES = MAX_BATCHED_DISPATCHES * UNIFORM_SLOT;
 
 export class Runtime {
@@ -52,12 +62,22 @@ export class Runtime {
   private uniformBytes = 0;
   private error: string | null = null;
   private profiler: Profiler | null = null;
+  /** Counters for benchmarks and tests: dispatches recorded, bind groups created and reused. */
+  readonly stats: RuntimeStats = { dispatches: 0, bindGroupsCreated: 0, bindGroupsReused: 0, uniformRewrites: 0 };
+  /** Bind groups reused across dispatches, keyed by pipeline and storage bindings (bind_groups.ts). */
+  readonly bindGroups: BindGroupCache;
+  /** Scratch the uniform structs of one dispatch are packed into (4 slots of 256 bytes). */
+  private uniformWords = new Uint32Array((4 * UNIFORM_SLOT) / 4);
+  private uniformView = new DataView(this.uniformWords.buffer);
+  /** Programs by code string, then by name, entry point and overrides (skips the pipeline cache's key building). */
+  private programMemo = new Map<string, Map<string, Program>>();
   /** Set while programsUsedBy() runs a pass without recording it: the specs it would build. */
   private collecting: Map<string, ProgramSpec> | null = null;
 
   private constructor(readonly gpu: GpuHandle, options: RuntimeOptions) {
     this.device = gpu.device;
-    this.pool = new BufferPool(this.device);
+    this.bindGroups = new BindGroupCache(this.device, this.stats);
+    this.pool = new BufferPool(this.device, (buf) => this.bindGroups.forget(buf));
     this.pipelines = new PipelineCache(this.device);
     this.variants = { ...(options.variants ?? {}) };
     this.maxGroups = Math.min(options.maxWorkgroupsPerDimension ?? MAX_GROUPS_DEFAULT, this.device.limits.maxComputeWorkgroupsPerDimension);
@@ -88,6 +108,13 @@ export class Runtime {
 
   program(spec: ProgramSpec): Program {
     this.checkAlive();
+    let byCode = this.programMemo.get(spec.code);
+    if (!byCode) this.programMemo.set(spec.code, (byCode = new Map()));
+    let key = `${spec.name}:${spec.entryPoint ?? 'main'}`;
+    const constants = spec.constants;
+    if (constants) for (const k in constants) key += `:${k}=${constants[k]}`;
+    const hit = byCode.get(key);
+    if (hit) return hit;
     if (this.collecting && !this.pipelines.has(spec)) {
       // A dry pass: remember the spec, hand back its reflection only (dispatch records nothing).
       const plan = this.pipelines.plan(spec);
@@ -95,7 +122,9 @@ export class Runtime {
       const stub = { label: plan.key, name: plan.name, entryPoint: plan.entryPoint, workgroupSize: plan.workgroupSize, bindings: plan.bindings };
       return stub as unknown as Program;
     }
-    return this.pipelines.get(spec);
+    const program = this.pipelines.get(spec);
+    byCode.set(key, program);
+    return program;
   }
 
   /**
@@ -178,28 +207,48 @@ export class Runtime {
 
   /**
    * Record one dispatch. Uniform structs are packed by member name from the WGSL. `cost` is the
-   * kernel's estimate of its FLOPs and bytes moved, kept by the profiling mode.
+   * kernel's estimate of its FLOPs and bytes moved, kept by the profiling mode. The bind group
+   * comes from the cache (bind_groups.ts) when this pipeline ran over these buffers before.
    */
   dispatch(program: Program, resources: Resources, workgroups: readonly number[], cost?: DispatchCost): void {
     this.checkAlive();
-    const [x, y = 1, z = 1] = workgroups;
+    const x = workgroups[0];
+    const y = workgroups[1] ?? 1;
+    const z = workgroups[2] ?? 1;
     const maxWg = this.maxGroups;
     if (x > maxWg || y > maxWg || z > maxWg) {
       throw new Error(`${program.label}: dispatch (${x}, ${y}, ${z}) exceeds ${maxWg} workgroups per dimension (fold the grid: sampleGrid / foldGrid)`);
     }
     if (x * y * z === 0) return;
-    const bound = program.bindings.map((b) => {
+    const storage: GPUBindGroupEntry[] = [];
+    const buffers: GPUBuffer[] = [];
+    const uniforms: BindingInfo[] = [];
+    const offsets: number[] = [];
+    let key = `${this.bindGroups.id(program)}`;
+    let at = 0;
+    for (const b of program.bindings) {
       const r = resources[b.name];
       if (r === undefined) throw new Error(`${program.label}: binding '${b.name}' was not given`);
       if (b.kind === 'uniform') {
         if (isStorage(r)) throw new Error(`${program.label}: '${b.name}' is a uniform struct, got a buffer`);
-        return { b, uniform: packUniforms(program, b, r as UniformValues) };
+        if (at + uniformBytes(b) > this.uniformWords.byteLength) throw new Error(`${program.label}: uniform struct ${b.name} of ${uniformBytes(b)} bytes is too large`);
+        packInto(program, b, r as UniformValues, this.uniformView, at);
+        uniforms.push(b);
+        offsets.push(at);
+        at += Math.ceil(uniformBytes(b) / UNIFORM_SLOT) * UNIFORM_SLOT;
+      } else {
+        const binding = this.storageBinding(program, b.name, r);
+        storage.push({ binding: b.binding, resource: binding });
+        buffers.push(binding.buffer);
+        key += `|${this.bindGroups.id(binding.buffer)}:${binding.offset}:${binding.size}`;
       }
-      return { b, storage: this.storageBinding(program, b.name, r) };
-    });
+    }
     if (this.collecting) return;
-    const entries: GPUBindGroupEntry[] = bound.map(({ b, uniform, storage }) => ({ binding: b.binding, resource: uniform ? this.uniformSlot(uniform) : storage! }));
-    const bindGroup = this.device.createBindGroup({ label: `${program.label} bind group`, layout: program.layout, entries });
+    // The last uniform struct needs only its own bytes, not a whole 256-byte slot.
+    const words = uniforms.length ? (offsets[offsets.length - 1] + uniformBytes(uniforms[uniforms.length - 1])) / 4 : 0;
+    const cached = words * 4 <= UNIFORM_SLOT ? this.bindGroups.lookup(program, key, storage, buffers, uniforms, offsets, this.uniformWords, words) : null;
+    const bindGroup = cached ?? this.uncachedBindGroup(program, storage, uniforms, offsets);
+    this.stats.dispatches++;
     const record = this.profiler?.record(program, [x, y, z], cost);
     const timestampWrites = record && this.profiler!.timestampWrites(record);
     const pass = timestampWrites ? this.endPass().beginComputePass({ label: `${program.label} (profiled)`, timestampWrites }) : this.computePass();
@@ -208,6 +257,14 @@ export class Runtime {
     pass.dispatchWorkgroups(x, y, z);
     if (timestampWrites) pass.end();
     if (++this.batched >= MAX_BATCHED_DISPATCHES) this.flush();
+  }
+
+  /** A one-off bind group whose uniforms live in this batch's arena (the cache had no free version). */
+  private uncachedBindGroup(program: Program, storage: GPUBindGroupEntry[], uniforms: BindingInfo[], offsets: number[]): GPUBindGroup {
+    const entries = [...storage];
+    uniforms.forEach((b, i) => entries.push({ binding: b.binding, resource: this.uniformSlot(new Uint8Array(this.uniformWords.buffer, offsets[i], uniformBytes(b))) }));
+    this.stats.bindGroupsCreated++;
+    return this.device.createBindGroup({ label: `${program.label} bind group`, layout: program.layout, entries });
   }
 
   /** The binding of a storage resource, checked against the device's binding limits. */
@@ -238,15 +295,21 @@ export class Runtime {
   }
 
   /** Place a packed uniform struct in this batch's uniform arena (uploaded once, at flush). */
-  private uniformSlot(data: ArrayBuffer): GPUBufferBinding {
+  private uniformSlot(data: Uint8Array): GPUBufferBinding {
     const slot = Math.ceil(data.byteLength / UNIFORM_SLOT) * UNIFORM_SLOT;
     if (slot > UNIFORM_ARENA_BYTES) throw new Error(`uniform struct of ${data.byteLength} bytes is too large`);
     if (this.uniformBytes + slot > UNIFORM_ARENA_BYTES) this.flush();
     this.uniformBuffer ??= this.pool.acquire(UNIFORM_ARENA_BYTES, Usage.UNIFORM | Usage.COPY_DST, 'uniform arena');
     const offset = this.uniformBytes;
-    this.uniformData.set(new Uint8Array(data), offset);
+    this.uniformData.set(data, offset);
     this.uniformBytes += slot;
     return { buffer: this.uniformBuffer, offset, size: data.byteLength };
+  }
+
+  /** Destroy a buffer the pool does not own (e.g. a weight arena), dropping its cached bind groups first. */
+  destroyBuffer(buf: GPUBuffer): void {
+    this.bindGroups.forget(buf);
+    buf.destroy();
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
@@ -274,6 +337,7 @@ export class Runtime {
       afterSubmit?.();
       this.encoder = null;
       this.batched = 0;
+      this.bindGroups.submitted();
     }
     this.pool.recycleParked();
   }
@@ -308,6 +372,7 @@ export class Runtime {
   destroy(): void {
     this.flush();
     this.pool.trim();
+    this.bindGroups.clear();
     this.device.destroy();
   }
 }

@@ -27,7 +27,14 @@ export function checkShape(s: readonly number[], what: string): Shape4 {
 }
 
 export class Tensor {
+  private static created = 0;
   private disposed = false;
+  /**
+   * Creation order (views too). Passes free their tensors newest first, so the pool's LIFO free
+   * lists hand every tensor of the next identical pass the same buffer: its dispatches then hit
+   * the runtime's bind-group cache from the second pass on.
+   */
+  readonly seq = Tensor.created++;
 
   private constructor(
     readonly rt: Runtime,
@@ -180,6 +187,11 @@ export class Tensor {
   async readU32(): Promise<Uint32Array> {
     const f = await this.read();
     return new Uint32Array(f.buffer, f.byteOffset, f.length);
+  }
+
+  /** Dispose `tensors` newest first (see seq), so an identical later pass gets the same buffers back. */
+  static disposeAll(tensors: Iterable<Tensor>): void {
+    for (const t of [...tensors].sort((a, b) => b.seq - a.seq)) t.dispose();
   }
 
   dispose(): void {

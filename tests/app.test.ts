@@ -11,33 +11,11 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TECHNIQUES } from '../engine/techniques/index';
 import { openPage, REPO_ROOT, type PageSession } from './helpers/browser';
+import { SMALL } from './helpers/panels';
 
 const SHOTS = join(REPO_ROOT, 'results', 'screenshots');
 /** A picture is "real" when its luminance varies by more than this (0..255 scale). */
 const MIN_PICTURE_STD = 4;
-/** A small gallery for the gallery panels: TinyVGG's ten samples. */
-const GALLERY = ['boat', 'bug', 'bus', 'car', 'espresso', 'koala', 'orange', 'panda', 'pepper', 'pizza'].map((n) => `/shared/models/tinyvgg/samples/${n}_1.jpeg`).join(',');
-/** Small settings so each panel runs in seconds on SwiftShader (flags as in the URL). */
-const SMALL: Record<string, Record<string, string>> = {
-  occlusion: { patch: '16', stride: '16' },
-  smoothgrad: { samples: '4', batch: '4' },
-  'integrated-gradients': { steps: '4', batch: '4' },
-  faithfulness: { 'faith-steps': '8', batch: '8' },
-  guided: { top: '0' },
-  'gallery-features': { gallery: GALLERY, cache: 'off' },
-  'top-patches': { gallery: GALLERY, cache: 'off', channels: '2', k: '4' },
-  // The page's default gallery (the shared ImageNet samples), cut to a few images.
-  neighbors: { limit: '8', cache: 'off', k: '3' },
-  embed: { limit: '12', cache: 'off', method: 'pca' },
-  'class-vis': { steps: '10' },
-  'neuron-vis': { steps: '10' },
-  fool: { steps: '20' },
-  deepdream: { octaves: '2', steps: '4' },
-  invert: { steps: '10' },
-  texture: { steps: '10' },
-  style: { steps: '10', 'style-image': '/shared/models/tinyvgg/samples/pizza_1.jpeg' },
-};
-
 const APP = "document.querySelector('cnn-app')";
 const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model } from '../engine/index';
-import { neuronVis, type NeuronVisOptions } from '../engine/techniques/neuron_vis';
+import { neuronVis, reluProducer, type NeuronVisOptions } from '../engine/techniques/neuron_vis';
 import { defaultOptions, type TechniqueContext } from '../engine/techniques/technique';
 import { gpu } from './helpers/gpu';
 
@@ -27,7 +27,9 @@ describe('neuron-vis', () => {
     model = await loadModel(await gpu(), join(ROOT, 'weights', 'tinyvgg'));
     ctx = { model };
   });
-  const options = (o: Partial<NeuronVisOptions>): NeuronVisOptions => ({ ...defaultOptions(neuronVis), jitter: 4, lr: 5, ...o }) as NeuronVisOptions;
+  // Pixel settings are in ImageNet-std units: lr 22 is ~5 of TinyVGG's [0, 1] units; a channel mean has a far smaller
+  // gradient than a class logit, so the L2 penalty is 10x below CS231n's 1e-3 (which would hold the image at zero).
+  const options = (o: Partial<NeuronVisOptions>): NeuronVisOptions => ({ ...defaultOptions(neuronVis), jitter: 4, lr: 22, l2: 1e-4, ...o }) as NeuronVisOptions;
 
   it.each<[string, Partial<NeuronVisOptions>]>([
     ['channel mean, pixels', { layer: 'conv_2_2', channel: 4, steps: 30, init: 'noise' }],
@@ -60,4 +62,28 @@ describe('neuron-vis', () => {
     await expect(neuronVis.run(ctx, options({ layer: 'max_pool_1', preRelu: true }))).rejects.toThrow(/--pre-relu needs a layer with its own ReLU; 'max_pool_1' \(maxpool\) has none \(layers with one: conv_1_1, conv_1_2, conv_2_1, conv_2_2\)/);
     await expect(neuronVis.run(ctx, options({ layer: 'conv_2_2', channel: 10 }))).rejects.toThrow(/--channel 10 is not a channel of layer 'conv_2_2'.*valid channels are 0\.\.9/);
   });
+
+  it('a concat channel dead on the blank start is optimized at the conv that makes it (SqueezeNet fire6/concat, 64 px)', async () => {
+    const squeeze = await loadModel(model.rt, join(ROOT, 'weights', 'squeezenet1_1'));
+    try {
+      const [c1] = squeeze.layerShape('fire6/expand1x1', 64, 64);
+      expect(reluProducer(squeeze, 'fire6/concat', 10)).toEqual({ layer: 'fire6/expand1x1', channel: 10 });
+      expect(reluProducer(squeeze, 'fire6/concat', c1 + 5)).toEqual({ layer: 'fire6/expand3x3', channel: 5 });
+      expect(reluProducer(squeeze, 'fire6/relu_expand3x3', 7)).toEqual({ layer: 'fire6/expand3x3', channel: 7 });
+      expect(reluProducer(squeeze, 'fire6/expand3x3', 7)).toBeNull(); // its own ReLU: redirected in place
+      expect(reluProducer(squeeze, 'pool5', 3)).toBeNull(); // a max pool is not a copy of one conv's output
+      const sctx = { model: squeeze };
+      const o = { ...defaultOptions(neuronVis), layer: 'fire6/concat', channel: 10, size: 64, steps: 20, jitter: 4 } as NeuronVisOptions;
+      const r = await neuronVis.run(sctx, o);
+      expect(r.info.optimizedAt).toMatchObject({ layer: 'fire6/expand1x1', channel: 10 });
+      expect(r.loop.first!).toBeLessThan(FLOOR); // silent on the blank start
+      expect(r.loop.last!).toBeGreaterThan(GAIN * FLOOR);
+      // Without the redirection the unit gets no gradient and stays where it started.
+      const stuck = await neuronVis.run(sctx, { ...o, redirectSteps: 0 });
+      expect(stuck.info.optimizedAt).toBeUndefined();
+      expect(stuck.loop.last!).toBeLessThan(FLOOR);
+    } finally {
+      squeeze.dispose();
+    }
+  }, 120_000);
 });

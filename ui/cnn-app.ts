@@ -1,11 +1,10 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { TECHNIQUES } from '../engine/techniques/index';
 import { parseOptions, type Options, type RgbaImage, type Technique } from '../engine/techniques/technique';
-import { APP_PANELS } from './app_panels';
+import { APP_PANELS, PANEL_ALIASES } from './app_panels';
 import { preloadCharts } from './cnn-chart';
 import './cnn-image-picker';
 import './cnn-inspector';
-import './cnn-live-run';
 import './cnn-nav';
 import './cnn-predictions';
 import './cnn-technique-panel';
@@ -146,14 +145,15 @@ export class CnnApp extends LitElement {
     this.dataset.state = this.state;
   }
 
-  /** The open panel: a technique's, the kernel inspector or a live run (each has run() and data-state). */
+  /** The open panel: a technique's (iterative ones stream live) or the kernel inspector (each has run() and data-state). */
   get panel(): Pick<CnnTechniquePanel, 'run'> | null {
-    return this.renderRoot.querySelector<HTMLElement & Pick<CnnTechniquePanel, 'run'>>('cnn-technique-panel, cnn-inspector, cnn-live-run');
+    return this.renderRoot.querySelector<HTMLElement & Pick<CnnTechniquePanel, 'run'>>('cnn-technique-panel, cnn-inspector');
   }
 
   /** Restore the view a query string describes, then run it (classification, and the technique). */
   async applyView(search: string): Promise<void> {
     const v = readView(search);
+    if (Object.hasOwn(PANEL_ALIASES, v.technique)) v.technique = PANEL_ALIASES[v.technique];
     this.technique = v.technique ? this.techniques.find((t) => t.name === v.technique) ?? null : null;
     let optionsError = '';
     if (v.technique && !this.technique) {
@@ -304,13 +304,9 @@ export class CnnApp extends LitElement {
     </section>`;
   }
 
-  /** The open panel: the app's own (inspector, live run) by name, else the technique's generated panel. */
+  /** The open panel: the app's own (inspector) by name, else the technique's generated panel. */
   private renderPanel(t: Technique) {
     if (t.name === 'inspector') return html`<cnn-inspector model=${this.model} .image=${this.picture}></cnn-inspector>`;
-    if (t.name === 'class-vis-live') {
-      return html`<cnn-live-run .technique=${t} model=${this.model} .info=${this.info} .options=${this.options}
-        @options-change=${this.onOptions}></cnn-live-run>`;
-    }
     return html`<cnn-technique-panel .technique=${t} model=${this.model} .info=${this.info}
       .image=${this.picture} stem=${this.image?.stem?.split('/').pop()?.replace(/\.\w+$/, '') ?? 'image'} .options=${this.options}
       @options-change=${this.onOptions}></cnn-technique-panel>`;

@@ -2,6 +2,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import { defaultOptions, type OptionValue, type Options, type Technique } from '../engine/techniques/technique';
 import './cnn-chart';
 import './cnn-option-control';
+import './cnn-live-run';
 import './cnn-view';
 import { fileName, rawNpy, saveBlob } from './download';
 import { runTechnique, type ModelInfo, type TechniqueRun } from './session';
@@ -35,14 +36,17 @@ export function textBlocks(summary: Record<string, unknown>): [string, string][]
 /**
  * `<cnn-technique-panel>`: the panel of one technique, generated from its contract: a control per
  * option, Run / Cancel, progress, the result's views on canvases, the summary's key numbers and
- * downloads (each view as PNG, the raw array as .npy). It holds no GPU state: runs go through
- * ui/session.ts.
+ * downloads (each view as PNG, the raw array as .npy). An iterative technique (one with
+ * liveOptions) streams its run into a <cnn-live-run> (every iteration, pause / resume, it/s, the
+ * objective; its live options take effect at the next step). It holds no GPU state: runs go
+ * through ui/session.ts.
  *
  * @property technique - the technique (from the registry).
  * @property model - the model's name; `info` its layers and labels.
  * @property image - the input picture (techniques with `needsImage`), `stem` its name for files.
  * @property options - the option values (the URL's); edits fire `options-change`.
  * @attr data-state - `idle | running | done | error`.
+ * @attr data-webcam-frames - camera frames processed since the webcam mode was last turned on.
  * @fires options-change - `CustomEvent<Options>` when a control changes.
  */
 export class CnnTechniquePanel extends LitElement {
@@ -154,18 +158,23 @@ export class CnnTechniquePanel extends LitElement {
     this.dataset.state = 'running';
     this.error = '';
     this.progress = null;
+    // Iterative techniques stream every iteration into the live view (ui/cnn-live-run.ts).
+    const liveView = t.liveOptions ? this.renderRoot.querySelector('cnn-live-run') : null;
+    const live = liveView?.begin(controller.signal, () => this.values);
     try {
       const r = await runTechnique(t, this.model, this.values, this.image ?? undefined, this.stem, controller.signal, (done, total) => {
         if (id === this.runId) this.progress = [done, total];
-      });
+      }, live);
       if (id !== this.runId) return;
       this.result = r;
       this.state = 'done';
+      liveView?.end(controller.signal.aborted ? 'cancelled' : 'done');
     } catch (e) {
       if (id !== this.runId) return;
       const aborted = e instanceof Error && e.name === 'AbortError';
       this.error = aborted ? 'Cancelled.' : e instanceof Error ? e.message : String(e);
       this.state = aborted ? 'idle' : 'error';
+      liveView?.end(aborted ? 'cancelled' : 'error');
     } finally {
       if (id === this.runId) this.controller = null;
     }
@@ -190,13 +199,14 @@ export class CnnTechniquePanel extends LitElement {
     const id = ++this.runId;
     const controller = (this.controller = new AbortController());
     this.webcam = true;
+    this.dataset.webcamFrames = '0';
     this.state = 'running';
     this.error = '';
     try {
       await this.camera.start(async (img) => {
         const r = await runTechnique(t, this.model, this.values, img, 'webcam', controller.signal, () => undefined);
         if (id === this.runId) this.result = r;
-      });
+      }, (n) => id === this.runId && (this.dataset.webcamFrames = String(n)));
       if (id === this.runId) this.state = this.result ? 'done' : 'idle';
     } catch (e) {
       if (id !== this.runId) return;
@@ -278,6 +288,7 @@ export class CnnTechniquePanel extends LitElement {
         ${this.renderStatus()}
       </div>
       ${this.error ? html`<p class=${this.state === 'error' ? 'error' : 'status'} role=${this.state === 'error' ? 'alert' : nothing}>${this.error}</p>` : nothing}
+      ${t.liveOptions ? html`<cnn-live-run .technique=${t}></cnn-live-run>` : nothing}
       ${this.renderResult()}`;
   }
 }

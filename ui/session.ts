@@ -11,11 +11,9 @@ import { modelFields } from '../engine/techniques/receptive_field';
 import type { Options, Presentation, RgbaImage, Technique } from '../engine/techniques/technique';
 import type { LayerInfo } from '../engine/index';
 import { calibrate, kernelSource, profilePass, type Ceilings, type PassProfile } from '../engine/inspect';
-import { classLogit, loopSettings, makeParam, maximize, optimize, type LoopResult, type LoopSettings } from '../engine/techniques/optvis/index';
-import { visPlan, type VisOptions, type VisPlan } from '../engine/techniques/optvis/vis';
-import { resolveClass } from '../engine/techniques/resolve';
-import { throwIfAborted } from '../engine/techniques/technique';
-import { liveCanvas, type CanvasPath } from './live_canvas';
+import type { LoopSettings } from '../engine/techniques/optvis/loop';
+import { throwIfAborted, type LiveStep, type TechniqueContext } from '../engine/techniques/technique';
+import { liveCanvas, probeCanvasSharing, type CanvasChoice, type LiveCanvas } from './live_canvas';
 import { weightsBase } from './sources';
 
 export type { Prediction };
@@ -66,7 +64,8 @@ const NO_ADAPTER =
 
 function rt(): Promise<Runtime> {
   if (typeof navigator !== 'undefined' && !navigator.gpu) return Promise.reject(new Error(NO_WEBGPU));
-  runtime ??= createRuntime().then(
+  // Before the page's device: the probe of a WebGPU canvas on a CPU adapter may lose every device (live_canvas.ts).
+  runtime ??= probeCanvasSharing().then(() => createRuntime()).then(
     (r) => {
       r.gpu.lost.then((reason) => {
         if (runtime === null) return;
@@ -230,15 +229,40 @@ export function runTechnique(
   stem: string,
   signal: AbortSignal,
   onProgress: (done: number, total: number) => void,
+  live?: LiveRun,
 ): Promise<TechniqueRun> {
   return withModel(modelName, async (model) => {
     const t0 = performance.now();
-    const ctx = { model, image, stem, signal, onProgress };
+    const ctx: TechniqueContext = { model, image, stem, signal, onProgress };
+    if (live && t.liveOptions) {
+      // An iterative technique streamed: every iteration drawn into the live canvas (ui/live_canvas.ts).
+      const view = await liveCanvas(model, live.canvas, live.choice);
+      live.onCanvas?.(view);
+      ctx.live = {
+        async onStep(step, img, settings) {
+          await view.draw(img);
+          await live.onStep(step, view, settings);
+        },
+        options: live.options,
+      };
+    }
     // The batch sizes a technique runs its gradients at (its `batch` / `samples` options, and 1).
     if (t.group === 'gradients' || t.group === 'last-layer') await warmGradients(model, [1, Number(options.batch), Number(options.samples)]);
     const result = await t.run(ctx, options);
-    return { presentation: t.present(result, ctx), ms: performance.now() - t0 };
+    // The present step (colour maps, overlays, grids on the CPU) and the panel's render each get a
+    // task of their own, not one with the run's last read-back: no task holds the page long.
+    await nextTask();
+    const presentation = t.present(result, ctx);
+    await nextTask();
+    return { presentation, ms: performance.now() - t0 };
   });
+}
+
+/** Resolves in a new task of the page's event loop (scheduler.yield where there is one). */
+function nextTask(): Promise<void> {
+  const s = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (typeof s?.yield === 'function') return s.yield();
+  return new Promise((r) => setTimeout(r, 0));
 }
 
 /** Ceilings measured once per device (the calibration run takes a moment). */
@@ -272,76 +296,15 @@ export function inspectPass(modelName: string, img: RgbaImage, signal: AbortSign
   });
 }
 
-/** The loop settings of a class-vis run, as runVis (engine/techniques/optvis/vis.ts) makes them: the live sliders change them mid-run. */
-export function liveSettings(plan: VisPlan, o: VisOptions): LoopSettings {
-  const pixel = plan.param === 'pixel';
-  const off = { l2: 0, decay: 0, blurSigma: 0, blurEvery: 0, normPercentile: 0, contribPercentile: 0 };
-  return loopSettings({
-    lr: plan.lr, clipRange: pixel && o.clip,
-    ...(pixel ? { l2: o.l2, decay: o.decay, blurSigma: o.blurSigma, blurEvery: o.blurEvery, normPercentile: o.normPercentile, contribPercentile: o.contribPercentile } : off),
-  });
-}
-
-export interface LiveStep {
-  iteration: number;
-  steps: number;
-  objective: number | null;
-  objectiveAt: number;
-  itPerSec: number;
-}
-
-export interface LiveResult {
-  classIndex: number;
-  label: string;
-  path: CanvasPath;
-  loop: LoopResult;
-}
-
-/**
- * Class visualization live (the class-vis technique's options and plan, engine/techniques/optvis/vis.ts):
- * run the optimization loop, draw every iteration into `canvas` (straight from the GPU where the
- * canvas can share the device) and call `onStep` after each (the loop waits for it, so a paused
- * caller holds the run). `settings` (see liveSettings) is read at every step.
- */
-export function runLive(
-  modelName: string,
-  options: VisOptions & { class: string },
-  settings: (plan: VisPlan) => LoopSettings,
-  canvas: HTMLCanvasElement,
-  signal: AbortSignal,
-  onStep: (s: LiveStep, path: CanvasPath) => void | Promise<void>,
-): Promise<LiveResult> {
-  return withModel(modelName, async (model) => {
-    const classIndex = resolveClass(model, options.class, 'class-vis-live') ?? 0;
-    const plan = visPlan(model, options);
-    const view = liveCanvas(model, canvas);
-    const paramOf = () => makeParam(model, plan.param, { height: plan.height, width: plan.width, init: options.init, seed: options.seed, std: 0.1 });
-    const objective = maximize(classLogit(model, classIndex));
-    // A dry first step (a throwaway parameterization, blur on) builds every pipeline of the loop asynchronously.
-    await warmPrefix(model.rt, async () => {
-      const dry = paramOf();
-      const s = settings(plan);
-      try {
-        await optimize({ model, param: dry, objective, steps: 1, settings: { ...s, blurEvery: s.blurSigma > 0 ? 1 : 0 }, optimizer: plan.optimizer, transforms: plan.transforms });
-      } finally {
-        dry.dispose();
-      }
-    });
-    throwIfAborted(signal);
-    const param = paramOf();
-    try {
-      const loop = await optimize({
-        model, param, signal, steps: plan.steps, seed: options.seed, settings: settings(plan), optimizer: plan.optimizer, transforms: plan.transforms,
-        objective,
-        objectiveEvery: 1,
-        onStep: async (s) => {
-          await view.draw(param.render());
-          await onStep({ iteration: s.iteration, steps: s.steps, objective: s.objective, objectiveAt: s.objectiveAt, itPerSec: s.itPerSec }, view.path);
-        },
-      });
-      return { classIndex, label: model.spec.labels[classIndex] ?? String(classIndex), path: view.path, loop };
-    } finally {
-      param.dispose();
-    }
-  });
+/** What a streaming panel gives runTechnique for an iterative technique (one with liveOptions). */
+export interface LiveRun {
+  canvas: HTMLCanvasElement;
+  /** The page's canvas choice (URL canvas=, default auto). */
+  choice?: CanvasChoice;
+  /** Once the live canvas exists (its path and note). */
+  onCanvas?: (view: LiveCanvas) => void;
+  /** Awaited after each iteration is drawn (with the loop's settings object): a paused caller holds the run. */
+  onStep(step: LiveStep, view: LiveCanvas, settings?: Readonly<LoopSettings>): void | Promise<void>;
+  /** The option values now (a slider moved mid-run takes effect at the next step). */
+  options(): Options;
 }

@@ -1,12 +1,13 @@
 // The URL holds the view: `technique`, `model`, `image` (a shared sample's stem or a URL) and every
 // option of the technique, named as the CLI's flags (flagOf()), are query parameters; `weights`
-// and `shared` (data locations, see sources.ts) pass through untouched. A link reproduces a view,
+// and `shared` (data locations, see sources.ts) and `canvas` (the live views' path, live_canvas.ts)
+// pass through untouched. A link reproduces a view,
 // and opening it runs it.
 
 import { flagOf, type Options, type Technique } from '../engine/techniques/technique';
 
 /** Parameters that are not technique options. */
-const RESERVED = ['technique', 'model', 'image', 'weights', 'shared'];
+const RESERVED = ['technique', 'model', 'image', 'weights', 'shared', 'canvas'];
 
 export interface ViewState {
   technique: string;
@@ -27,7 +28,7 @@ export function readView(search: string): ViewState {
 export function viewSearch(v: { technique: string; model: string; image: string }, t: Technique | undefined, options: Options | undefined, keep = location.search): string {
   const q = new URLSearchParams();
   const old = new URLSearchParams(keep);
-  for (const k of ['weights', 'shared']) if (old.has(k)) q.set(k, old.get(k)!);
+  for (const k of ['weights', 'shared', 'canvas']) if (old.has(k)) q.set(k, old.get(k)!);
   if (v.technique) q.set('technique', v.technique);
   if (v.model) q.set('model', v.model);
   if (v.image) q.set('image', v.image);

@@ -12,6 +12,8 @@ export const WEBCAM_TECHNIQUES: ReadonlySet<string> = new Set(['saliency', 'grad
 export class WebcamLoop {
   private stream: MediaStream | null = null;
   private video: HTMLVideoElement | null = null;
+  /** One canvas the frames are grabbed through (a new one per frame would churn memory at camera rate). */
+  private canvas: HTMLCanvasElement | null = null;
   private running = false;
   /** Frames processed since start(). */
   frames = 0;
@@ -24,9 +26,9 @@ export class WebcamLoop {
   private grab(): RgbaImage | null {
     const v = this.video;
     if (!v || !v.videoWidth) return null;
-    const c = document.createElement('canvas');
-    c.width = v.videoWidth;
-    c.height = v.videoHeight;
+    const c = (this.canvas ??= document.createElement('canvas'));
+    if (c.width !== v.videoWidth) c.width = v.videoWidth;
+    if (c.height !== v.videoHeight) c.height = v.videoHeight;
     const ctx = c.getContext('2d', { willReadFrequently: true })!;
     ctx.drawImage(v, 0, 0);
     const d = ctx.getImageData(0, 0, c.width, c.height);
@@ -34,10 +36,11 @@ export class WebcamLoop {
   }
 
   /**
-   * Open the camera and call `onFrame` on frame after frame until stop(); rejects with a message
-   * that says what to do when the camera cannot be opened, or with onFrame's own error.
+   * Open the camera and call `onFrame` on frame after frame until stop(), and `onCount` with the
+   * number of frames processed after each; rejects with a message that says what to do when the
+   * camera cannot be opened, or with onFrame's own error.
    */
-  async start(onFrame: (img: RgbaImage) => Promise<void>): Promise<void> {
+  async start(onFrame: (img: RgbaImage) => Promise<void>, onCount?: (frames: number) => void): Promise<void> {
     this.stop();
     try {
       if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('this browser offers no camera access here (it needs https or http://127.0.0.1)'), { name: 'TypeError' });
@@ -58,6 +61,7 @@ export class WebcamLoop {
         if (img) {
           await onFrame(img);
           this.frames++;
+          onCount?.(this.frames);
         }
         await new Promise((r) => setTimeout(r, img ? 0 : 50)); // a macrotask between frames: the page stays responsive
       }

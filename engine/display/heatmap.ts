@@ -36,7 +36,15 @@ export function heatmap(values: ArrayLike<number>, w: number, h: number, opts: H
   const oh = opts.height ?? h;
   const t = ow === w && oh === h ? n.values : resizeMap(n.values, w, h, ow, oh, opts.resize ?? 'bilinear');
   const img = createImage(ow, oh);
-  for (let i = 0; i < t.length; i++) img.rgba.set(colorAt(lut, t[i]), i * 4);
+  const px = img.rgba;
+  for (let i = 0; i < t.length; i++) {
+    // colorAt's index, inlined (no array per pixel).
+    const v = t[i];
+    const k = 3 * (Number.isNaN(v) ? 0 : Math.max(0, Math.min(255, Math.round(v * 255))));
+    px[i * 4] = lut[k];
+    px[i * 4 + 1] = lut[k + 1];
+    px[i * 4 + 2] = lut[k + 2];
+  }
   return { ...img, lo: n.lo, hi: n.hi, colormap: name };
 }
 

@@ -197,6 +197,6 @@ export function runBackward(pass: PassState, seed: BackwardSeed, rule: ReluRule,
   }
   setProfileScope(null);
   if (live.has(0)) deliver(0, total(0));
-  for (const t of created) t.dispose();
+  Tensor.disposeAll(created); // newest first: the next identical backward reuses the same buffers
   return result;
 }

@@ -276,7 +276,7 @@ export class Model {
     if (this.disposed) return;
     this.releaseState();
     this.rt.flush();
-    this.arena.buffer.destroy();
+    this.rt.destroyBuffer(this.arena.buffer);
     this.disposed = true;
   }
 }

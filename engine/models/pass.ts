@@ -75,10 +75,10 @@ export class PassState {
     }
   }
 
-  /** Free everything this pass allocated (never the input). */
+  /** Free everything this pass allocated (never the input), newest first. */
   dispose(): void {
-    for (const t of this.owned.values()) t.dispose();
-    for (const t of this.argmax.values()) t.dispose();
+    // Newest first: the next pass over this plan then gets the same buffers (bind-group cache hits).
+    Tensor.disposeAll([...this.owned.values(), ...this.argmax.values()]);
     this.owned.clear();
     this.argmax.clear();
     this.tensors.fill(null);

@@ -11,7 +11,7 @@
 // what the network makes of it once it is 8-bit (pictureTop5).
 
 import { classLogit, maximize } from './optvis/index';
-import { presentVis, runVis, safeStem, VIS_OPTIONS, VIS_PRESETS, type VisOptions, type VisResult } from './optvis/vis';
+import { presentVis, runVis, safeStem, VIS_LIVE_OPTIONS, VIS_OPTIONS, VIS_PRESETS, type VisOptions, type VisResult } from './optvis/vis';
 import { classLabel, resolveClass } from './resolve';
 import type { Technique } from './technique';
 
@@ -32,6 +32,7 @@ export const classVis: Technique<ClassVisOptions, VisResult> = {
   needsImage: false,
   options: [{ kind: 'class', name: 'class', default: '0', help: 'class to visualize: an index or a label substring (default 0)' }, ...VIS_OPTIONS],
   presets: VIS_PRESETS,
+  liveOptions: VIS_LIVE_OPTIONS,
   stem: (model, o) => safeStem(classLabel(model, classOf(model, o)).split(',')[0]),
   async run(ctx, o) {
     const index = classOf(ctx.model, o);

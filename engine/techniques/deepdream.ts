@@ -23,6 +23,7 @@ import { grid, rgbFromTensor, type RgbaImage } from '../display/index';
 import { Tensor, type Shape4 } from '../tensor';
 import { levelUnit, lrOption, networkImage, readImageOption, SEED_OPTION, sizeOption, stepsOption } from './image_opt';
 import { dot, layerL2, maximize, optimize, pixelParam, loopSettings, rollJitter, type Objective, type Term } from './optvis/index';
+import { liveLoop } from './optvis/live';
 import { enlarge, since, TILE_TARGET } from './present';
 import { inputTensor, resolveChannel, resolveLayer } from './resolve';
 import { throwIfAborted, type OptionSpec, type Technique } from './technique';
@@ -149,6 +150,7 @@ export const deepdream: Technique<DeepDreamOptions, DeepDreamResult> = {
     'Amplifies what a layer sees in an image: gradient ascent on the squared norm of the layer\'s activation (its own activation is the gradient seed), over several octaves with random jitter, so the patterns the layer detects grow into the picture (Mordvintsev, Olah and Tyka, "Inceptionism", 2015). Optionally one channel, or a guide image whose features are amplified instead.',
   needsImage: true,
   options: OPTIONS,
+  liveOptions: ['lr'],
   presets: {
     inceptionism: { layer: 'inception_4c/output', lr: 1.5, jitter: 32, steps: 10, octaves: 4, octaveScale: 1.4 },
   },
@@ -191,11 +193,15 @@ export const deepdream: Technique<DeepDreamOptions, DeepDreamResult> = {
         const objective: Objective = maximize(guideT ? dot(layer, guideT) : channel !== null ? channelL2(layer, channel) : layerL2(layer));
         const param = pixelParam(model, { height: oh, width: ow, init: start });
         try {
+          const settings = loopSettings({ lr: o.lr * levelUnit(model), clipRange: true });
           const r = await optimize({
             model, param, objective, optimizer: 'normalized', transforms: rollJitter(o.jitter), steps: o.steps,
-            seed: (o.seed + i * 7919) >>> 0, settings: loopSettings({ lr: o.lr * levelUnit(model), clipRange: true }),
-            signal: ctx.signal, objectiveEvery: 0,
-            onStep: (s) => ctx.onProgress?.(iterations + s.iteration, sizes.length * o.steps),
+            seed: (o.seed + i * 7919) >>> 0, settings, signal: ctx.signal,
+            ...liveLoop(ctx, {
+              image: () => param.render(), settings, objectiveEvery: 0, offset: iterations, total: sizes.length * o.steps,
+              retune: (v) => ({ lr: Number(v.lr) * levelUnit(model) }),
+              onStep: (s) => ctx.onProgress?.(iterations + s.iteration, sizes.length * o.steps),
+            }),
           });
           iterations += r.iterations;
           throwIfAborted(ctx.signal);

@@ -22,9 +22,10 @@ import { encodePng, percentile, rgbFromTensor, type RgbaImage } from '../display
 import { Tensor } from '../tensor';
 import { levelUnit, levelUnits, stepsOption, lrOption } from './image_opt';
 import { classLogit, maximize, optimize, pixelParam, loopSettings, type OptimizerKind, type OptimizerOptions } from './optvis/index';
+import { liveLoop } from './optvis/live';
 import { enlarge, gradientImage, since, VIEW_TARGET } from './present';
 import { forwardTarget, inputTensor, resolveClass, type ClassScore } from './resolve';
-import { throwIfAborted, type Technique } from './technique';
+import { throwIfAborted, type Technique, type TechniqueContext } from './technique';
 
 export const FOOL_METHODS = ['ascent', 'fgsm', 'pgd'] as const;
 export type FoolMethod = (typeof FOOL_METHODS)[number];
@@ -126,8 +127,10 @@ function checkOptions(o: FoolOptions): void {
  * step from the logits of that step's forward) or `steps` run out; the result image (1, 3, H, W)
  * is caller-owned.
  */
-async function attack(model: Model, start: Tensor, x0: Tensor, target: number, o: FoolOptions, steps: number, signal?: AbortSignal): Promise<{ x: Tensor; iterations: number }> {
+async function attack(model: Model, start: Tensor, x0: Tensor, target: number, o: FoolOptions, steps: number, ctx: TechniqueContext, offset: number): Promise<{ x: Tensor; iterations: number }> {
+  const { signal } = ctx;
   const m = methodStep(model, o);
+  const settings = loopSettings({ lr: m.lr, clipRange: true });
   const param = pixelParam(model, { height: start.h, width: start.w, init: start });
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -139,18 +142,21 @@ async function attack(model: Model, start: Tensor, x0: Tensor, target: number, o
     const r = await optimize({
       model, param, objective: maximize(classLogit(model, target)),
       optimizer: m.optimizer, optimizerOptions: m.optimizerOptions,
-      steps: Math.min(steps, m.steps), settings: loopSettings({ lr: m.lr, clipRange: true }),
-      signal: stop.signal, objectiveEvery: 0,
+      steps: Math.min(steps, m.steps), settings, signal: stop.signal,
       afterStep: delta ? (x) => {
         clamp(axpy(1, x, -1, x0, delta), eps.map((e) => -e), eps, delta);
         axpy(1, x0, 1, delta, x);
       } : undefined,
-      onStep: o.method === 'fgsm' ? undefined : async () => {
-        const logits = await model.readActivation(model.spec.logits);
-        let best = 0;
-        for (let i = 1; i < k; i++) if (logits[i] > logits[best]) best = i;
-        if (best === target) stop.abort();
-      },
+      ...liveLoop(ctx, {
+        image: () => param.render(), settings, objectiveEvery: 0, offset, total: m.steps,
+        retune: (v) => ({ lr: methodStep(model, { ...o, ...v } as FoolOptions).lr }),
+        onStep: o.method === 'fgsm' ? undefined : async () => {
+          const logits = await model.readActivation(model.spec.logits);
+          let best = 0;
+          for (let i = 1; i < k; i++) if (logits[i] > logits[best]) best = i;
+          if (best === target) stop.abort();
+        },
+      }),
     });
     const x = Tensor.empty(model.rt, start.shape, 'fool image');
     param.params.copyTo(x);
@@ -177,6 +183,7 @@ export const fool: Technique<FoolOptions, FoolResult> = {
     stepsOption(100, 'most iterations (ascent, pgd), PNG re-checks included'),
     lrOption(1, "ascent's step: the L2 length of each change, in [0, 1] image units (the lecture: 1)"),
   ],
+  liveOptions: ['lr', 'alpha'],
   presets: {
     lecture: { method: 'ascent', lr: 1, steps: 100 },
     fgsm: { method: 'fgsm', eps: 8 },
@@ -200,7 +207,7 @@ export const fool: Technique<FoolOptions, FoolResult> = {
       let pngChecks = 0;
       for (;;) {
         throwIfAborted(ctx.signal);
-        const r = await attack(model, start, x0, index, o, budget - iterations, ctx.signal);
+        const r = await attack(model, start, x0, index, o, budget - iterations, ctx, iterations);
         live.push(r.x);
         throwIfAborted(ctx.signal);
         iterations += r.iterations;

@@ -7,11 +7,13 @@
 //
 // `grabcutFromSaliency` is the pure part (an image and a map in, masks out; no model), used by the
 // technique below, the app and the CLI. GrabCut itself is OpenCV's (cv.grabCut, WebAssembly build,
-// loaded lazily by ./opencv.ts on first use).
+// loaded lazily by ./opencv.ts on first use): in a page it runs in a worker (grabcut_worker.ts), so
+// loading OpenCV and cutting never hold the page's main thread; in Node, in-process.
 
 import { createImage, overlay, percentile } from '../display/index';
 import { channelMaxAbs, type ScoreKind } from './attribution';
-import { loadOpenCv, type CvMat } from './opencv';
+import { cutWithOpenCv, type CutJob } from './grabcut_cut';
+import { loadOpenCv } from './opencv';
 import { enlarge, since, targetSummary, VIEW_TARGET } from './present';
 import { CLASS_OPTION, SCORE_OPTION, type Target } from './resolve';
 import { classGradient } from './saliency';
@@ -116,30 +118,51 @@ export async function grabcutFromSaliency(image: RgbaImage, saliency: ArrayLike<
     );
   }
   const t0 = performance.now();
+  const out = await cut({ width, height, rgba, seeds, iterations: p.iterations });
+  const mask = new Uint8Array(n);
+  let fgCount = 0;
+  for (let i = 0; i < n; i++) fgCount += mask[i] = out[i] === GC.FGD || out[i] === GC.PR_FGD ? 1 : 0;
+  return { width, height, mask, seeds, thresholds, params: p, counts, foreground: fgCount / n, ms: performance.now() - t0 };
+}
+
+/** OpenCV's GrabCut of `job`: in the page's worker where there is a page, else in this thread. */
+async function cut(job: CutJob): Promise<Uint8Array> {
+  if (typeof document !== 'undefined' && typeof Worker === 'function') return cutInWorker(job);
   const { cv } = await loadOpenCv();
-  const mats: CvMat[] = [];
-  const mat = (m: CvMat) => (mats.push(m), m);
-  try {
-    const img = mat(new cv.Mat(height, width, cv.CV_8UC3));
-    const rgb = img.data;
-    for (let i = 0; i < n; i++) {
-      rgb[i * 3] = rgba[i * 4];
-      rgb[i * 3 + 1] = rgba[i * 4 + 1];
-      rgb[i * 3 + 2] = rgba[i * 4 + 2];
-    }
-    const m = mat(new cv.Mat(height, width, cv.CV_8UC1));
-    m.data.set(seeds);
-    const bgdModel = mat(new cv.Mat());
-    const fgdModel = mat(new cv.Mat());
-    cv.grabCut(img, m, new cv.Rect(0, 0, width, height), bgdModel, fgdModel, p.iterations, cv.GC_INIT_WITH_MASK);
-    const mask = new Uint8Array(n);
-    let fgCount = 0;
-    const out = m.data;
-    for (let i = 0; i < n; i++) fgCount += mask[i] = out[i] === GC.FGD || out[i] === GC.PR_FGD ? 1 : 0;
-    return { width, height, mask, seeds, thresholds, params: p, counts, foreground: fgCount / n, ms: performance.now() - t0 };
-  } finally {
-    for (const m of mats) m.delete();
+  return cutWithOpenCv(cv, job);
+}
+
+/** The page's GrabCut worker (started on first use, kept: OpenCV stays loaded in it) and its calls in flight. */
+let worker: { w: Worker; calls: Map<number, { done: (m: Uint8Array) => void; fail: (e: Error) => void }> } | null = null;
+let nextCall = 0;
+
+function cutInWorker(job: CutJob): Promise<Uint8Array> {
+  if (!worker) {
+    const w = new Worker(new URL('./grabcut_worker.ts', import.meta.url), { type: 'module', name: 'cnnvis grabcut' });
+    const state = { w, calls: new Map<number, { done: (m: Uint8Array) => void; fail: (e: Error) => void }>() };
+    w.onmessage = (e: MessageEvent<{ id: number; mask?: Uint8Array; error?: string }>) => {
+      const call = state.calls.get(e.data.id);
+      state.calls.delete(e.data.id);
+      if (e.data.mask) call?.done(e.data.mask);
+      else call?.fail(new Error(`grabcut: ${e.data.error ?? 'the worker answered nothing'}`));
+    };
+    w.onerror = (e: ErrorEvent) => {
+      // The worker could not start (or threw outside a call): fail what is in flight, start afresh next time.
+      e.preventDefault();
+      for (const c of state.calls.values()) c.fail(new Error(`grabcut: the OpenCV worker failed (${e.message || 'it could not be loaded'})`));
+      state.calls.clear();
+      w.terminate();
+      if (worker === state) worker = null;
+    };
+    worker = state;
   }
+  const { w, calls } = worker;
+  const id = nextCall++;
+  return new Promise((done, fail) => {
+    calls.set(id, { done, fail });
+    // Copies (not transfers): the caller keeps its image and seeds.
+    w.postMessage({ id, job });
+  });
 }
 
 /** Intersection over union of two 0/1 masks (1 when both are empty). */

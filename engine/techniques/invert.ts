@@ -19,9 +19,10 @@ import { grid, rgbFromTensor, type RgbaImage } from '../display/index';
 import { Tensor } from '../tensor';
 import { inputAt, layerList, levelUnit, levelUnits, lrOption, noiseStart, SEED_OPTION, sizeOption, stepsOption, tvLoopWeight } from './image_opt';
 import { featureMatch, minimize, optimize, pixelParam, loopSettings, inputRange } from './optvis/index';
+import { liveLoop } from './optvis/live';
 import { enlarge, since, TILE_TARGET } from './present';
 import { layerChoices, resolveLayer } from './resolve';
-import { throwIfAborted, type Technique } from './technique';
+import { throwIfAborted, type Technique, type TechniqueContext } from './technique';
 
 /** The paper's pixel range constant B (8-bit levels, mean-subtracted images). */
 export const INVERT_B = 80;
@@ -105,7 +106,7 @@ export function alphaNormStep(model: Model, shape: readonly number[], alpha: num
 }
 
 /** Invert one layer from the noise `start`; phi0 is the image's activation (copied here). */
-async function invertLayer(model: Model, x0: Tensor, start: Tensor, layer: string, o: InvertOptions, signal?: AbortSignal, onStep?: (i: number) => void): Promise<Inversion> {
+async function invertLayer(model: Model, x0: Tensor, start: Tensor, layer: string, o: InvertOptions, ctx: TechniqueContext, offset: number, total: number): Promise<Inversion> {
   model.forward(x0, { until: layer, keep: false });
   const act = model.activation(layer);
   const phi0 = Tensor.empty(model.rt, act.shape, `invert phi0 ${layer}`);
@@ -116,12 +117,15 @@ async function invertLayer(model: Model, x0: Tensor, start: Tensor, layer: strin
   const prior = o.alphaWeight > 0 ? alphaNormStep(model, start.shape, o.alpha) : null;
   try {
     const startLoss = await featureLoss(model, start, layer, phi0);
+    const settings = loopSettings({ lr, clipRange: true, tvWeight: tvLoopWeight(model, h, w, o.tvWeight, o.tvBeta), tvBeta: o.tvBeta });
     const r = await optimize({
-      model, param, objective: minimize(featureMatch(layer, phi0)), optimizer: 'adam', steps: o.steps,
-      settings: loopSettings({ lr, clipRange: true, tvWeight: tvLoopWeight(model, h, w, o.tvWeight, o.tvBeta), tvBeta: o.tvBeta }),
-      signal, objectiveEvery: 0,
+      model, param, objective: minimize(featureMatch(layer, phi0)), optimizer: 'adam', steps: o.steps, settings, signal: ctx.signal,
       afterStep: prior ? (x) => prior.apply(x, lr * o.alphaWeight) : undefined,
-      onStep: (s) => onStep?.(s.iteration),
+      ...liveLoop(ctx, {
+        image: () => param.render(), settings, objectiveEvery: 0, offset, total,
+        retune: (v) => ({ lr: Number(v.lr) * levelUnit(model), tvWeight: tvLoopWeight(model, h, w, Number(v.tvWeight), Number(v.tvBeta)), tvBeta: Number(v.tvBeta) }),
+        onStep: (s) => ctx.onProgress?.(offset + s.iteration, total),
+      }),
     });
     const x = param.params;
     return {
@@ -155,6 +159,7 @@ export const invert: Technique<InvertOptions, InvertResult> = {
     sizeOption("image side in pixels (0: the model's input size)"),
     SEED_OPTION,
   ],
+  liveOptions: ['lr', 'tvWeight', 'tvBeta'],
   async run(ctx, o) {
     const t0 = performance.now();
     const { model } = ctx;
@@ -169,7 +174,7 @@ export const invert: Technique<InvertOptions, InvertResult> = {
       const inversions: Inversion[] = [];
       for (const [k, layer] of layers.entries()) {
         throwIfAborted(ctx.signal);
-        inversions.push(await invertLayer(model, x0, start, layer, o, ctx.signal, (i) => ctx.onProgress?.(k * o.steps + i, layers.length * o.steps)));
+        inversions.push(await invertLayer(model, x0, start, layer, o, ctx, k * o.steps, layers.length * o.steps));
       }
       throwIfAborted(ctx.signal);
       return { original, inversions, width: w, height: h, ms: since(t0) };

@@ -1,12 +1,17 @@
 // OpenCV's WebAssembly build (@techstark/opencv-js, 7.6 MB), loaded lazily, once per process or
-// page, by the techniques that use it (grabcut); nothing else in cnnvis imports it.
+// worker, by the technique that uses it (grabcut.ts in Node, its worker grabcut_worker.ts in a
+// page); nothing else in cnnvis imports it.
 //
 //   - Node: CommonJS require() (createRequire) of the UMD file. The Node-only module name is built
 //     at run time so the browser build leaves it alone.
-//   - Browser: a classic <script> of the package's file, its URL from `new URL(..., import.meta.url)`
+//   - Page (a caller that loads it on the main thread): a classic <script> of the package's file, its URL from `new URL(..., import.meta.url)`
 //     (Vite emits the file as an asset of its own), fetched only on first use, never part of the main
 //     bundle; as a classic script the Emscripten glue runs in the sloppy mode it was written for (it
 //     assigns an undeclared global) and sets `window.cv`.
+//   - Worker (the page runs GrabCut in grabcut_worker.ts, so the half second of loading is not on
+//     its main thread): a module worker cannot importScripts, so the file is fetched and run by an
+//     indirect eval, which is global and sloppy as a classic script; it sets `self.cv` to the
+//     module's factory there (the UMD wrapper's worker branch), which is called once.
 //
 // The module is the Emscripten module before its runtime has started: `Mat` and friends appear at
 // onRuntimeInitialized. It has a `then` that calls back with the module itself, so it must never be
@@ -69,7 +74,7 @@ export function loadOpenCv(): Promise<{ cv: OpenCv }> {
 async function load(): Promise<{ cv: OpenCv }> {
   const proc = typeof process === 'object' && typeof process.listeners === 'function' ? (process as unknown as HostProcess) : undefined;
   const before = new Map(HOST_EVENTS.map((ev) => [ev, new Set(proc?.listeners(ev) ?? [])]));
-  const mod = proc?.versions?.node ? await requireInNode('@techstark/opencv-js') : await scriptInBrowser();
+  const mod = proc?.versions?.node ? await requireInNode('@techstark/opencv-js') : inWorker() ? await scriptInWorker() : await scriptInBrowser();
   for (const ev of HOST_EVENTS) {
     for (const l of proc?.listeners(ev) ?? []) if (!before.get(ev)!.has(l)) proc!.removeListener(ev, l);
   }
@@ -91,12 +96,38 @@ async function load(): Promise<{ cv: OpenCv }> {
   return { cv };
 }
 
+/** The package's file, emitted by Vite as an asset of its own. */
+function scriptUrl(): string {
+  return new URL('../../node_modules/@techstark/opencv-js/dist/opencv.js', import.meta.url).href;
+}
+
+/** Running in a (dedicated, shared or service) worker. */
+function inWorker(): boolean {
+  return typeof document === 'undefined' && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'function';
+}
+
+/** In a worker: the package's file fetched and run as a classic script would be; it defines `self.cv`. */
+async function scriptInWorker(): Promise<{ default?: unknown }> {
+  const g = globalThis as { cv?: unknown };
+  if (g.cv === undefined) {
+    const url = scriptUrl();
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`could not fetch ${url} (HTTP ${res.status})`);
+    const text = await res.text();
+    // Indirect eval: global scope, sloppy mode (the glue assigns an undeclared global).
+    (0, eval)(`${text}\n//# sourceURL=${url}`);
+    // In a worker the UMD wrapper leaves the module's factory, not the module.
+    if (typeof g.cv === 'function') g.cv = (g.cv as () => unknown)();
+  }
+  return { default: g.cv };
+}
+
 /** The package's file as a classic script; it defines `globalThis.cv`. */
 async function scriptInBrowser(): Promise<{ default?: unknown }> {
   const g = globalThis as { cv?: unknown };
   if (g.cv === undefined) {
-    if (typeof document === 'undefined') throw new Error('no document to add a <script> to (OpenCV loads in a page or in Node, not in a worker)');
-    const url = new URL('../../node_modules/@techstark/opencv-js/dist/opencv.js', import.meta.url).href;
+    if (typeof document === 'undefined') throw new Error('no document to add a <script> to (OpenCV loads in a page, a worker or Node)');
+    const url = scriptUrl();
     await new Promise<void>((loaded, failed) => {
       const script = document.createElement('script');
       script.src = url;

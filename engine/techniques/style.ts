@@ -21,6 +21,7 @@ import { Tensor } from '../tensor';
 import { inputAt, layerList, levelUnit, lrOption, noiseStart, readImageOption, SEED_OPTION, sizeOption, stepsOption, tvLoopWeight } from './image_opt';
 import { featureLoss } from './invert';
 import { featureMatch, gramMatch, minimize, optimize, pixelParam, loopSettings, type Term } from './optvis/index';
+import { liveLoop } from './optvis/live';
 import { enlarge, since, TILE_TARGET } from './present';
 import { layerChoices, resolveLayer } from './resolve';
 import { throwIfAborted, type OptionSpec, type Technique, type TechniqueContext } from './technique';
@@ -154,10 +155,13 @@ async function synthesize(s: Synthesis): Promise<SynthesisResult> {
     const startLoss = await lossOf(start);
     const param = pixelParam(model, { height: h, width: w, init: start });
     try {
+      const settings = loopSettings({ lr: o.lr * levelUnit(model), clipRange: true, tvWeight: tvLoopWeight(model, h, w, o.tvWeight, 2) });
       const r = await optimize({
-        model, param, objective: minimize(...terms), optimizer: 'adam', steps: o.steps, seed: o.seed,
-        settings: loopSettings({ lr: o.lr * levelUnit(model), clipRange: true, tvWeight: tvLoopWeight(model, h, w, o.tvWeight, 2) }),
-        signal: ctx.signal, objectiveEvery: 0, onStep: (st) => ctx.onProgress?.(st.iteration, o.steps),
+        model, param, objective: minimize(...terms), optimizer: 'adam', steps: o.steps, seed: o.seed, settings, signal: ctx.signal,
+        ...liveLoop(ctx, {
+          image: () => param.render(), settings, objectiveEvery: 0, onStep: (st) => ctx.onProgress?.(st.iteration, o.steps),
+          retune: (v) => ({ lr: Number(v.lr) * levelUnit(model), tvWeight: tvLoopWeight(model, h, w, Number(v.tvWeight), 2) }),
+        }),
       });
       throwIfAborted(ctx.signal);
       const input = await param.params.read();
@@ -210,6 +214,7 @@ export const texture: Technique<TextureOptions, SynthesisResult> = {
     'Synthesizes a new texture from noise whose Gram matrices (the correlations between feature maps) at several layers match those of the input image: the network\'s statistics of the texture, without its layout (Gatys, Ecker and Bethge, 2015).',
   needsImage: true,
   options: [...COMMON, { kind: 'number', name: 'tvWeight', default: 0, min: 0, help: 'weight of the normalized total variation (0: off)' }],
+  liveOptions: ['lr', 'tvWeight'],
   async run(ctx, o) {
     const { model } = ctx;
     if (!ctx.image) throw new Error('texture: needs an input image (the texture)');
@@ -240,6 +245,7 @@ export const style: Technique<StyleOptions, SynthesisResult> = {
     { kind: 'enum', name: 'init', choices: ['content', 'noise'], default: 'content', help: 'start from the content image or from noise' },
     ...COMMON,
   ],
+  liveOptions: ['lr', 'tvWeight'],
   async run(ctx, o) {
     const { model } = ctx;
     if (!ctx.image) throw new Error('style: needs an input image (the content)');

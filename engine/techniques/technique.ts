@@ -13,6 +13,8 @@
 //     re-written per technique.
 
 import type { Model } from '../models/graph';
+import type { Tensor } from '../tensor';
+import type { LoopSettings } from './optvis/loop';
 
 /** The lecture's grouping of techniques; the app's navigation follows it. */
 export type TechniqueGroup = 'first-layer' | 'last-layer' | 'activations' | 'gradients' | 'optimization' | 'gallery' | 'engine';
@@ -59,6 +61,29 @@ export interface TechniqueContext {
   stem?: string;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** A live run (the app's streaming panels) of an iterative technique: see optvis/live.ts. */
+  live?: LiveHooks;
+}
+
+/** One step of a live run, counted over the whole run. */
+export interface LiveStep {
+  iteration: number;
+  steps: number;
+  /** The objective (mean over samples) read at `objectiveAt`; null before any read. */
+  objective: number | null;
+  objectiveAt: number;
+  itPerSec: number;
+}
+
+/** What a live caller gives an iterative technique. */
+export interface LiveHooks {
+  /**
+   * Awaited after every step with the image being optimized (N, 3, H, W), valid during the call,
+   * and the loop's own settings object (what the step just used; read-only here).
+   */
+  onStep(step: LiveStep, image: Tensor, settings?: Readonly<LoopSettings>): void | Promise<void>;
+  /** The option values now: the technique re-reads its `liveOptions` from them after each step. */
+  options(): Options;
 }
 
 /** A picture a technique shows, e.g. the overlay, the heat map alone, a grid. */
@@ -92,6 +117,8 @@ export interface Technique<O extends Options = Options, R = unknown> {
   presets?: Record<string, Partial<O>>;
   run(ctx: TechniqueContext, options: O): Promise<R>;
   present(result: R, ctx: TechniqueContext): Presentation;
+  /** Options an iterative technique re-reads at every step of a live run (ctx.live), e.g. lr. */
+  liveOptions?: readonly string[];
   /** Output stem for a technique that takes no image (default: the model's name), e.g. the class or layer shown. */
   stem?(model: Model, options: O): string;
 }

@@ -34,6 +34,11 @@ export const ATTRIBUTION: AttributionCounts = { smoothN: 16, smoothSigma: 0.15, 
 /** --quick on a CPU adapter (SwiftShader): fewer samples, printed in the rows. */
 export const QUICK_ATTRIBUTION: AttributionCounts = { ...ATTRIBUTION, smoothN: 4, igSteps: 4, occlusionGrid: 2 };
 
+/** The row names (each case's `technique`), from the counts alone: the Node side selects rows by them before any model loads. */
+export const attributionNames = (k: AttributionCounts) => ({
+  saliency: 'saliency', guided: 'guided', gradcam: 'gradcam', occlusion: `occlusion ${k.occlusionGrid}x${k.occlusionGrid}`, smoothgrad: `smoothgrad n=${k.smoothN}`, ig: `ig m=${k.igSteps}`,
+});
+
 export interface AttributionCase {
   technique: string;
   /** How our side is computed (technique function or engine API), printed with the row. */
@@ -121,22 +126,23 @@ export function attributionCases(model: Model, tfm: TfModel | null, x: InputImag
   }
   const t = tfPart;
   const tfjs = (f: (p: NonNullable<typeof tfPart>, m: TfModel) => Promise<Float32Array>) => (t && tfm ? () => f(t, tfm) : null);
+  const name = attributionNames(counts);
   const cases: AttributionCase[] = [
-    { technique: 'saliency', how: 'engine API: forward, backward, reduceChannels maxAbs, read (H, W)', layout: 'map', ours: ours.saliency, tfjs: tfjs((p, m) => tfSaliency(m, p.x, index)) },
-    { technique: 'guided', how: "engine API: backward rule 'guided', read (3, H, W)", layout: 'chw', ours: ours.guided, tfjs: tfjs((p, m) => tfGuided(m, p.x, index)) },
+    { technique: name.saliency, how: 'engine API: forward, backward, reduceChannels maxAbs, read (H, W)', layout: 'map', ours: ours.saliency, tfjs: tfjs((p, m) => tfSaliency(m, p.x, index)) },
+    { technique: name.guided, how: "engine API: backward rule 'guided', read (3, H, W)", layout: 'chw', ours: ours.guided, tfjs: tfjs((p, m) => tfGuided(m, p.x, index)) },
     {
-      technique: 'gradcam', how: `gradCam() (technique function: reads A and dA at ${opts.camLayer}, CAM + resize on the CPU)`, layout: 'map', ours: ours.gradcam,
+      technique: name.gradcam, how: `gradCam() (technique function: reads A and dA at ${opts.camLayer}, CAM + resize on the CPU)`, layout: 'map', ours: ours.gradcam,
       tfjs: tfjs(async (p, m) => {
         const r = await tfGradCam(m, p.x, index, opts.camLayer);
         return Float32Array.from([...r.cam, ...r.map]);
       }),
     },
     {
-      technique: `occlusion ${occlusionGrid}x${occlusionGrid}`, how: `occlude() (technique function: ${occlusionGrid}x${occlusionGrid} windows of ${patch} px, batches of ${batch}, probabilities read per batch)`, layout: 'map', ours: ours.occlusion,
+      technique: name.occlusion, how: `occlude() (technique function: ${occlusionGrid}x${occlusionGrid} windows of ${patch} px, batches of ${batch}, probabilities read per batch)`, layout: 'map', ours: ours.occlusion,
       tfjs: tfjs(async (p, m) => (await tfOcclusion(m, p.x, index, p.occ)).subarray(1)),
     },
-    { technique: `smoothgrad n=${smoothN}`, how: 'engine API: broadcastSamples noise, one batch, reduceBatch mean + maxAbs on the GPU, read (H, W)', layout: 'map', ours: ours.smoothgrad, tfjs: tfjs((p, m) => tfSmoothGrad(m, p.x, index, smoothN, noise, 7)) },
-    { technique: `ig m=${igSteps}`, how: `engine API: broadcastSamples path (midpoint), batches of ${batch}, sums on the GPU, read (3, H, W)`, layout: 'chw', ours: ours.ig, tfjs: tfjs((p, m) => tfIntegratedGradients(m, p.x, p.base, index, igSteps, batch)) },
+    { technique: name.smoothgrad, how: 'engine API: broadcastSamples noise, one batch, reduceBatch mean + maxAbs on the GPU, read (H, W)', layout: 'map', ours: ours.smoothgrad, tfjs: tfjs((p, m) => tfSmoothGrad(m, p.x, index, smoothN, noise, 7)) },
+    { technique: name.ig, how: `engine API: broadcastSamples path (midpoint), batches of ${batch}, sums on the GPU, read (3, H, W)`, layout: 'chw', ours: ours.ig, tfjs: tfjs((p, m) => tfIntegratedGradients(m, p.x, p.base, index, igSteps, batch)) },
   ];
   return {
     cases,

@@ -4,24 +4,18 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as TF from '@tensorflow/tfjs-core';
-import { loadModel, type Model, type ModelSpec, type Tensor as OurTensor } from '../../engine/index';
-import { Tensor } from '../../engine/tensor';
-import { randomArray } from '../lib/random';
+import { loadModel, type ModelSpec } from '../../engine/index';
 import type { BenchArgs } from './args';
 import type { BenchContext } from './context';
-import { nchwToNhwc } from './data';
 import { ASSUMED } from './layer_bench';
 import { flops as layerFlops, specLayers } from './layers';
+import { networkBatch, ourNetworkRunner, PASSES, tfNetworkRunner, type NetworkRunner, type Pass } from './network_runners';
 import { timingCell, type Timing } from './report';
 import { buildTfNetwork } from './tf_network';
-import { tfSync } from './tfjs';
-import { gflops, measure, type Timed, type TimingOptions } from './timing';
+import { gflops, measure, type TimingOptions } from './timing';
 
 /** Converted models the benchmark looks for, and the --model names that select them. */
 const NETWORKS: [dir: string, model: string][] = [['squeezenet1_1', 'squeezenet'], ['googlenet', 'googlenet'], ['alexnet', 'alexnet'], ['alexnet_caffe', 'alexnet']];
-type Pass = 'forward' | 'forward+backward';
-const PASSES: Pass[] = ['forward', 'forward+backward'];
 
 export interface NetworkRow {
   network: string;
@@ -40,8 +34,8 @@ export function networkFlops(spec: ModelSpec): number {
   return specLayers(spec.name, spec).reduce((f, l) => f + layerFlops(l), 0);
 }
 
-async function timed(make: () => Timed & { dispose(): void }, o: TimingOptions, flops: number, images: number): Promise<Timing & { imagesPerSecond: number | null }> {
-  let r: (Timed & { dispose(): void }) | null = null;
+async function timed(make: () => NetworkRunner, o: TimingOptions, flops: number, images: number): Promise<Timing & { imagesPerSecond: number | null }> {
+  let r: NetworkRunner | null = null;
   try {
     r = make();
     const { ms, samples } = await measure(r, o);
@@ -51,37 +45,6 @@ async function timed(make: () => Timed & { dispose(): void }, o: TimingOptions, 
   } finally {
     r?.dispose();
   }
-}
-
-function ourRunner(model: Model, input: OurTensor, pass: Pass, classes: number[]): Timed & { dispose(): void } {
-  return {
-    run() {
-      if (pass === 'forward') {
-        model.forward(input, { keep: false });
-      } else {
-        model.forward(input);
-        model.backward({ kind: 'class', index: classes }).dispose();
-      }
-    },
-    sync: () => model.rt.sync(),
-    dispose() {},
-  };
-}
-
-function tfRunner(tf: typeof TF, net: ReturnType<typeof buildTfNetwork>, x: TF.Tensor4D, pass: Pass, onehot: TF.Tensor): Timed & { dispose(): void } {
-  const grad = tf.grad((xi: TF.Tensor) => tf.sum(tf.mul(tf.reshape(net.logits(xi as TF.Tensor4D), onehot.shape), onehot)));
-  let last: TF.Tensor | null = null;
-  return {
-    run() {
-      const y = tf.tidy(() => (pass === 'forward' ? net.forward(x) : grad(x)));
-      last?.dispose();
-      last = y;
-    },
-    sync: () => tfSync(tf),
-    dispose() {
-      last?.dispose();
-    },
-  };
 }
 
 export async function runNetworkBench(args: BenchArgs, ctx: BenchContext, log: (s: string) => void): Promise<NetworkRow[]> {
@@ -105,22 +68,15 @@ export async function runNetworkBench(args: BenchArgs, ctx: BenchContext, log: (
     const model = await loadModel(ctx.rt, join(args.weightsDir, dir));
     const tfNet = ctx.tf ? buildTfNetwork(ctx.tf.tf, spec, readFileSync(join(args.weightsDir, dir, 'weights.safetensors')), join(args.weightsDir, dir, 'weights.safetensors')) : null;
     const fwdFlops = networkFlops(spec);
-    const { channels, height, width } = spec.input;
-    const classCount = spec.labels.length;
+    const tf = ctx.tf?.tf;
     try {
       for (const n of batches) {
-        const shape = [n, channels, height, width];
-        const data = randomArray(n * channels * height * width, 17, 50);
-        const classes = Array.from({ length: n }, (_, i) => (i * 97 + 1) % classCount);
-        const input = Tensor.fromData(ctx.rt, data, shape, 'bench input');
-        const tf = ctx.tf?.tf;
-        const x = tf?.tensor4d(nchwToNhwc(data, shape), [n, height, width, channels]);
-        const onehot = tf?.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(classes, 'int32'), classCount), 'float32'));
+        const batch = networkBatch(model, tf, n);
         try {
           for (const pass of PASSES) {
             const flops = fwdFlops * n * (pass === 'forward' ? 1 : 2);
-            const ours = await timed(() => ourRunner(model, input, pass, classes), o, flops, n);
-            const theirs = tf && tfNet && x && onehot ? await timed(() => tfRunner(tf, tfNet, x, pass, onehot), o, flops, n) : null;
+            const ours = await timed(() => ourNetworkRunner(model, batch, pass), o, flops, n);
+            const theirs = tf && tfNet ? await timed(() => tfNetworkRunner(tf, tfNet, batch, pass), o, flops, n) : null;
             const row: NetworkRow = {
               network: dir, batch: n, pass, flopsPerImage: fwdFlops * (pass === 'forward' ? 1 : 2), ours, tfjs: theirs,
               ratio: ours.ms && theirs?.ms ? theirs.ms / ours.ms : null,
@@ -132,9 +88,7 @@ export async function runNetworkBench(args: BenchArgs, ctx: BenchContext, log: (
               [ours.error && `\n    ours: ${ours.error}`, theirs?.error && `\n    tfjs: ${theirs.error}`].filter(Boolean).join(''));
           }
         } finally {
-          input.dispose();
-          x?.dispose();
-          onehot?.dispose();
+          batch.dispose();
         }
       }
     } finally {

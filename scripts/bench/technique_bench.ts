@@ -11,27 +11,17 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, type Model, type ModelSpec } from '../../engine/index';
-import { defaultCamLayer } from '../../engine/techniques/gradcam';
 import type { BenchArgs } from './args';
-import { attributionCases, QUICK_ATTRIBUTION } from './attribution_cases';
 import type { BenchContext } from './context';
 import { featureCase, GALLERY, nearestCase, tsneCase } from './gallery_cases';
-import { caseName, optvisCases, ourOptvis, referenceImage } from './optvis_cases';
-import { buildTfNetwork } from './tf_network';
-import { tfOptvis } from './tf_optvis';
-import { tfModel, type TfModel } from './tf_techniques';
-import { median, type TimingOptions } from './timing';
+import {
+  attributionCalls, optvisCalls, techniqueKey, techniqueNetworks, techniqueTiming, tfModelAt, timeCall,
+  type Call, type RateTiming, type TechniqueCall, type TechniqueGroup,
+} from './technique_plan';
+import type { TfModel } from './tf_techniques';
+import type { TimingOptions } from './timing';
 
-export type TechniqueGroup = 'attribution' | 'optimization' | 'gallery';
-
-export interface RateTiming {
-  /** Median ms per unit (image, iteration, matrix), or null when it failed. */
-  ms: number | null;
-  /** Units per second. */
-  rate: number | null;
-  samples?: number[];
-  error?: string;
-}
+export { sizedSpec, timeAsync, type RateTiming, type TechniqueGroup } from './technique_plan';
 
 export interface TechniqueRow {
   group: TechniqueGroup;
@@ -46,33 +36,6 @@ export interface TechniqueRow {
   ratio: number | null;
   /** How our side is computed. */
   how: string;
-}
-
-/** Networks in the technique bench, the --model names that select them, and their sizes (quick / full). */
-const NETWORKS: { dir: string; model: string; quick: number[] | null; full: number[]; optvis: number[] }[] = [
-  { dir: 'tinyvgg', model: 'tinyvgg', quick: [64], full: [64], optvis: [64] },
-  { dir: 'squeezenet1_1', model: 'squeezenet', quick: null, full: [227], optvis: [128, 227] },
-  { dir: 'googlenet', model: 'googlenet', quick: null, full: [224], optvis: [224] },
-];
-
-/** The spec at another input size (shapes are re-inferred by whoever reads it). */
-export const sizedSpec = (spec: ModelSpec, size: number): ModelSpec => ({ ...spec, input: { ...spec.input, height: size, width: size } });
-
-/** Warm-up calls (`warm`, default fn itself), then the median over repeats of `iters` calls, per unit. */
-export async function timeAsync(fn: () => Promise<unknown>, o: TimingOptions, units: number, warm = fn): Promise<RateTiming> {
-  try {
-    for (let i = 0; i < o.warmup; i++) await warm();
-    const samples: number[] = [];
-    for (let r = 0; r < o.repeats; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < o.iters; i++) await fn();
-      samples.push((performance.now() - t0) / (o.iters * units));
-    }
-    const ms = median(samples);
-    return { ms, rate: 1000 / ms, samples };
-  } catch (e) {
-    return { ms: null, rate: null, error: (e as Error).message.split('\n')[0] };
-  }
 }
 
 const cell = (t: RateTiming | null, unit: TechniqueRow['unit']): string => {
@@ -103,35 +66,32 @@ interface Bench {
   ctx: BenchContext;
   log: (s: string) => void;
   rows: TechniqueRow[];
-  /** Measurement options: one repeat on CPU adapters unless asked. */
+  /** Measurement options of a call: one repeat on CPU adapters unless asked. */
   o: TimingOptions;
 }
 
-type Call = () => Promise<unknown>;
+async function row(b: Bench, r: Omit<TechniqueRow, 'ours' | 'tfjs' | 'ratio'>, units: number, ours: Call, tfjs: Call | null): Promise<void> {
+  await timedRow(b, r, { group: r.group, item: r.item, how: r.how, unit: r.unit, units, o: b.o, ours, tfjs });
+}
 
-async function row(b: Bench, r: Omit<TechniqueRow, 'ours' | 'tfjs' | 'ratio'>, units: number, ours: Call, tfjs: Call | null, o = b.o, warm?: { ours: Call; tfjs: Call | null }): Promise<void> {
-  if (b.args.filter && !b.args.filter.test(`${r.group}/${r.network}/${r.item}`)) return;
-  const a = await timeAsync(ours, o, units, warm?.ours);
-  const t = tfjs ? await timeAsync(tfjs, o, units, warm?.tfjs ?? tfjs) : null;
-  const full: TechniqueRow = { ...r, ours: a, tfjs: t, ratio: a.ms && t?.ms ? t.ms / a.ms : null };
+async function timedRow(b: Bench, r: Omit<TechniqueRow, 'ours' | 'tfjs' | 'ratio'>, c: TechniqueCall): Promise<void> {
+  if (b.args.filter && !b.args.filter.test(techniqueKey(r.group, r.network, r.item))) return;
+  const full: TechniqueRow = { ...r, ...(await timeCall(c)) };
   b.rows.push(full);
   b.log(techniqueLine(full));
 }
 
 async function networkRows(b: Bench, model: Model, spec: ModelSpec, weights: Uint8Array, sizes: { attribution: number[]; optvis: number[] }): Promise<void> {
   const { ctx } = b;
-  const tfAt = (size: number): TfModel | null => (ctx.tf ? tfModel(ctx.tf.tf, buildTfNetwork(ctx.tf.tf, sizedSpec(spec, size), weights, `${spec.name} weights`), sizedSpec(spec, size)) : null);
+  const tfAt = (size: number): TfModel | null => (ctx.tf ? tfModelAt(ctx.tf.tf, spec, weights, size) : null);
   const network = spec.name;
+  const timing = techniqueTiming(b.args, ctx.rt.kind, ctx.timing);
+  const visit = (size: number) => (c: TechniqueCall) => timedRow(b, { group: c.group, network, size: `${size}x${size}`, item: c.item, unit: c.unit, how: c.how }, c);
+  const wanted = (item: string) => !b.args.filter || b.args.filter.test(techniqueKey('optimization', network, item));
   for (const size of sizes.attribution) {
     const tfm = tfAt(size);
     try {
-      const x = { data: referenceImage(model, size, size), c: 3, h: size, w: size };
-      const set = attributionCases(model, tfm, x, 1, { camLayer: defaultCamLayer(model), counts: b.args.quick ? QUICK_ATTRIBUTION : undefined });
-      try {
-        for (const c of set.cases) await row(b, { group: 'attribution', network, size: `${size}x${size}`, item: c.technique, unit: 'img/s', how: c.how }, 1, c.ours, c.tfjs);
-      } finally {
-        set.dispose();
-      }
+      await attributionCalls(model, tfm, size, b.args.quick, b.o, visit(size));
       const g = featureCase(model, tfm, size, size);
       try {
         await row(b, { group: 'gallery', network, size: `${GALLERY.batch}x${size}x${size}`, item: `features ${g.layer}`, unit: 'img/s', how: 'forward(until feature layer, keep false) + read' }, GALLERY.batch, g.ours, g.tfjs);
@@ -142,22 +102,10 @@ async function networkRows(b: Bench, model: Model, spec: ModelSpec, weights: Uin
       tfm?.net.dispose();
     }
   }
-  const steps = b.args.iters ?? (b.args.quick ? 2 : ctx.rt.kind === 'cpu' ? 5 : 50);
-  const o: TimingOptions = { warmup: 1, iters: 1, repeats: b.o.repeats };
   for (const size of sizes.optvis) {
     const tfm = tfAt(size);
     try {
-      for (const c of optvisCases(network)) {
-        const ours = ourOptvis(model, c, size, size);
-        const theirs = tfm ? tfOptvis(tfm, c, size, size) : null;
-        try {
-          await row(b, { group: 'optimization', network, size: `${size}x${size}`, item: caseName(c), unit: 'it/s', how: `optimize() (optvis loop, ${c.optimizer}, ${steps} steps a call, no transforms)` },
-            steps, () => ours.run(steps), theirs && (() => theirs.run(steps)), o, { ours: () => ours.run(1), tfjs: theirs && (() => theirs.run(1)) });
-        } finally {
-          ours.dispose();
-          theirs?.dispose();
-        }
-      }
+      await optvisCalls(model, tfm, size, timing.steps, timing.loops, visit(size), wanted);
     } finally {
       tfm?.net.dispose();
     }
@@ -165,9 +113,8 @@ async function networkRows(b: Bench, model: Model, spec: ModelSpec, weights: Uin
 }
 
 export async function runTechniqueBench(args: BenchArgs, ctx: BenchContext, log: (s: string) => void): Promise<TechniqueRow[]> {
-  const cpu = ctx.rt.kind === 'cpu';
-  const b: Bench = { args, ctx, log, rows: [], o: { warmup: 1, iters: args.iters ?? ctx.timing.iters, repeats: args.repeats ?? (cpu ? 1 : ctx.timing.repeats) } };
-  const chosen = NETWORKS.filter((n) => (!args.model || args.model === n.model) && (!args.quick || n.quick));
+  const b: Bench = { args, ctx, log, rows: [], o: techniqueTiming(args, ctx.rt.kind, ctx.timing).calls };
+  const chosen = techniqueNetworks(args);
   const found = chosen.filter((n) => existsSync(join(args.weightsDir, n.dir, 'model.json')));
   const missing = chosen.filter((n) => !found.includes(n)).map((n) => n.dir);
   if (missing.length) log(`no converted weights for ${missing.join(', ')} under ${args.weightsDir}/ (npm run weights): skipped`);
@@ -179,8 +126,7 @@ export async function runTechniqueBench(args: BenchArgs, ctx: BenchContext, log:
     const spec = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as ModelSpec;
     const model = await loadModel(ctx.rt, dir);
     try {
-      const attribution = args.quick ? n.quick! : n.full;
-      await networkRows(b, model, spec, readFileSync(join(dir, 'weights.safetensors')), { attribution, optvis: args.quick ? attribution : n.optvis });
+      await networkRows(b, model, spec, readFileSync(join(dir, 'weights.safetensors')), n);
     } finally {
       model.dispose();
     }

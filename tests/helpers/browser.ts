@@ -66,6 +66,8 @@ export interface OpenOptions {
   webgpu?: boolean;
   /** Folder where downloads land (Chromium's download behaviour is set to allow them there). */
   downloads?: string;
+  /** Extra Chromium flags, after the defaults (e.g. a fake camera, --use-angle=swiftshader). */
+  flags?: readonly string[];
 }
 
 /** Chromium's flags: WebGPU on SwiftShader, or WebGPU switched off. */
@@ -95,7 +97,7 @@ export async function openPage(path = '/', options: OpenOptions = {}): Promise<P
     const browser: Browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: false, // '--headless=new' is passed explicitly below
-      args: [...chromiumFlags(options.webgpu ?? true), `--user-data-dir=${profile}`],
+      args: [...chromiumFlags(options.webgpu ?? true), ...(options.flags ?? []), `--user-data-dir=${profile}`],
       defaultViewport: { width: 1366, height: 900 },
       env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' },
     });

@@ -11,18 +11,42 @@
 
 import { rgbFromTensor } from '../../display/index';
 import type { Model } from '../../models/graph';
-import { networkImage, SEED_OPTION, sizeOption, stepsOption, lrOption } from '../image_opt';
+import { levelUnits, networkImage, SEED_OPTION, sizeOption, stepsOption, lrOption } from '../image_opt';
 import { enlarge, since, VIEW_TARGET } from '../present';
 import { classLabel, type ClassScore } from '../resolve';
 import { softmaxRows } from '../attribution';
 import type { OptionSpec, Options, Presentation, RgbaImage, TechniqueContext } from '../technique';
 import type { Objective } from './objectives';
+import { liveLoop } from './live';
 import { optimize, loopSettings, type LoopResult, type LoopSettings } from './loop';
 import { OPTIMIZERS, type OptimizerKind } from './optimizers';
 import { makeParam, PARAMS, type ParamKind } from './param';
 import { LUCID_TRANSFORMS, rollJitter, type TransformStep } from './transforms';
 
 export const TRANSFORM_SETS = ['auto', 'none', 'jitter', 'lucid'] as const;
+
+/**
+ * What the pixel settings (lr, l2) are measured in, whatever the network's own input scale:
+ *   std    one ImageNet standard deviation of a [0, 1] pixel (torchvision's normalization, so
+ *          CS231n's PyTorch settings, lr 25 and L2 1e-3, mean the same on a Caffe 0..255 network);
+ *   level  one 8-bit level (Caffe's 0..255 input: Yosinski et al.'s and DeepDream's settings);
+ *   input  the network's own input units, unconverted.
+ * Percentiles, decay, blur and jitter do not depend on the scale.
+ */
+export const PIXEL_UNITS = ['std', 'level', 'input'] as const;
+export type PixelUnits = (typeof PIXEL_UNITS)[number];
+
+/** ImageNet's per-channel standard deviation of [0, 1] pixels, RGB (torchvision). */
+const IMAGENET_STD_RGB = [0.229, 0.224, 0.225];
+
+/** Network input units per pixel-setting unit, the mean over channels. */
+export function pixelUnit(model: Model, units: PixelUnits): number {
+  if (units === 'input') return 1;
+  const level = levelUnits(model);
+  const sigma = model.spec.input.channelOrder === 'bgr' ? [...IMAGENET_STD_RGB].reverse() : IMAGENET_STD_RGB;
+  const per = units === 'level' ? level : level.map((u, c) => u * 255 * sigma[c]);
+  return per.reduce((a, b) => a + b, 0) / per.length;
+}
 
 /** The pixel-space regularizers, named as in the loop's settings. */
 type PixelSettings = Pick<LoopSettings, 'l2' | 'decay' | 'blurSigma' | 'blurEvery' | 'normPercentile' | 'contribPercentile'>;
@@ -38,6 +62,7 @@ export interface VisOptions extends Options, PixelSettings {
   jitter: number;
   transforms: (typeof TRANSFORM_SETS)[number];
   clip: boolean;
+  units: PixelUnits;
 }
 
 export const VIS_OPTIONS: readonly OptionSpec[] = [
@@ -57,17 +82,18 @@ export const VIS_OPTIONS: readonly OptionSpec[] = [
   { kind: 'int', name: 'jitter', default: 16, min: 0, help: 'pixels: wrap-around jitter of up to this many pixels per step (CS231n 16)' },
   { kind: 'enum', name: 'transforms', choices: TRANSFORM_SETS, default: 'auto', help: "random transforms per step: none, jitter (the roll above), lucid (pad 12, jitter 8, scale 0.9-1.1, rotate +-10, jitter 4); auto = jitter for pixel, lucid for fourier" },
   { kind: 'bool', name: 'clip', default: true, help: "pixels only: clip to the network's valid input range after each step" },
+  { kind: 'enum', name: 'units', choices: PIXEL_UNITS, default: 'std', help: "pixels only: what lr and l2 are measured in: std (one ImageNet std of a [0, 1] pixel, CS231n), level (one 8-bit level, Caffe: Yosinski et al.) or input (the network's own units)" },
 ];
 
 const PIXEL_OFF = { l2: 0, decay: 0, blurSigma: 0, blurEvery: 0, normPercentile: 0, contribPercentile: 0 };
 
 /** Yosinski et al. 2015, the four regularization rows of their table: lr 100, 1000 steps, no jitter. */
 const yosinski = (decay: number, blurSigma: number, blurEvery: number, normPercentile: number, contribPercentile: number): Partial<VisOptions> => ({
-  param: 'pixel', optimizer: 'ascent', lr: 100, steps: 1000, jitter: 0, l2: 0, decay, blurSigma, blurEvery, normPercentile, contribPercentile,
+  param: 'pixel', optimizer: 'ascent', lr: 100, steps: 1000, jitter: 0, l2: 0, decay, blurSigma, blurEvery, normPercentile, contribPercentile, units: 'level',
 });
 
 export const VIS_PRESETS: Record<string, Partial<VisOptions>> = {
-  cs231n: { param: 'pixel', optimizer: 'l2norm', lr: 25, steps: 100, l2: 1e-3, blurSigma: 0.5, blurEvery: 10, jitter: 16, decay: 0, normPercentile: 0, contribPercentile: 0 },
+  cs231n: { param: 'pixel', optimizer: 'l2norm', lr: 25, steps: 100, l2: 1e-3, blurSigma: 0.5, blurEvery: 10, jitter: 16, decay: 0, normPercentile: 0, contribPercentile: 0, units: 'std' },
   yosinski1: yosinski(0, 0.5, 4, 50, 0),
   yosinski2: yosinski(0.3, 0, 0, 20, 0),
   yosinski3: yosinski(1e-4, 1.0, 4, 0, 0),
@@ -85,6 +111,9 @@ export interface VisPlan {
   width: number;
   transforms: TransformStep[];
   transformSet: string;
+  /** Pixels: what lr and l2 are in, and network input units per such unit (1 for fourier). */
+  units: PixelUnits;
+  unit: number;
 }
 
 export function visPlan(model: Model, o: VisOptions): VisPlan {
@@ -99,7 +128,33 @@ export function visPlan(model: Model, o: VisOptions): VisPlan {
     width: o.size || model.spec.input.width,
     transforms: set === 'lucid' ? [...LUCID_TRANSFORMS] : set === 'jitter' ? rollJitter(o.jitter) : [],
     transformSet: set === 'jitter' ? `jitter ${o.jitter}` : set,
+    units: o.units ?? 'std',
+    unit: fourier ? 1 : pixelUnit(model, o.units ?? 'std'),
   };
+}
+
+const PIXEL_SETTINGS = ['l2', 'decay', 'blurSigma', 'blurEvery', 'normPercentile', 'contribPercentile'] as const;
+
+/** The options a live run re-reads at every step (the loop's settings; liveLoop, optvis/live.ts). */
+export const VIS_LIVE_OPTIONS = ['lr', ...PIXEL_SETTINGS] as const;
+
+/**
+ * The loop's value of a user-facing setting (option `name` = `value`) under `plan`: lr 0 is the
+ * parameterization's default; in pixel units u = unit network units, a step of length lr (l2norm,
+ * normalized, Adam) is lr u, plain ascent's lr g is lr u^2 (the gradient scales by 1 / u), and the
+ * penalty l2 ||x / u||^2 is (l2 / u^2) ||x||^2; the pixel regularizers are off in Fourier space.
+ */
+export function loopValue(plan: VisPlan, name: string, value: number): number {
+  const u = plan.unit;
+  if (name === 'lr') return (value || plan.lr) * (plan.optimizer === 'ascent' ? u * u : u);
+  if (plan.param !== 'pixel') return 0;
+  return name === 'l2' ? value / (u * u) : value;
+}
+
+/** The loop settings of a run (the live sliders change them mid-run through loopValue()). */
+export function visSettings(plan: VisPlan, o: VisOptions, redirectSteps = 0): LoopSettings {
+  const pixel = Object.fromEntries(PIXEL_SETTINGS.map((k) => [k, loopValue(plan, k, o[k])]));
+  return loopSettings({ ...pixel, lr: loopValue(plan, 'lr', plan.lr), redirectSteps, clipRange: plan.param === 'pixel' && o.clip });
 }
 
 export interface VisResult {
@@ -156,15 +211,16 @@ export async function runVis(ctx: TechniqueContext, o: VisOptions, technique: st
   const pixel = plan.param === 'pixel';
   const param = makeParam(model, plan.param, { height: plan.height, width: plan.width, init: o.init, seed: o.seed, std: 0.1 });
   try {
-    const settings = loopSettings({
-      lr: plan.lr, redirectSteps, clipRange: pixel && o.clip,
-      ...(pixel ? { l2: o.l2, decay: o.decay, blurSigma: o.blurSigma, blurEvery: o.blurEvery, normPercentile: o.normPercentile, contribPercentile: o.contribPercentile } : PIXEL_OFF),
-    });
+    const settings = visSettings(plan, o, redirectSteps);
     ctx.onProgress?.(0, plan.steps);
     const loop = await optimize({
       model, objective, param, optimizer: plan.optimizer, steps: plan.steps, seed: o.seed, settings, transforms: plan.transforms,
-      signal: ctx.signal, objectiveEvery: Math.max(1, Math.round(plan.steps / 50)),
-      onStep: (s) => ctx.onProgress?.(s.iteration, plan.steps),
+      signal: ctx.signal,
+      ...liveLoop(ctx, {
+        image: () => param.render(), settings, objectiveEvery: Math.max(1, Math.round(plan.steps / 50)),
+        onStep: (s) => ctx.onProgress?.(s.iteration, plan.steps),
+        retune: (v) => Object.fromEntries(VIS_LIVE_OPTIONS.map((k) => [k, loopValue(plan, k, Number(v[k]))])),
+      }),
     });
     const image = await param.render().read();
     const picture = rgbFromTensor(image, plan.width, plan.height, model.spec.input);
@@ -188,7 +244,7 @@ export function presentVis(r: VisResult, extra: Record<string, unknown> = {}): P
     raw: { data: r.image, shape: [3, plan.height, plan.width], meaning: `the optimized image in the network's input space (after its preprocessing), (3, H, W)` },
     summary: {
       objective: r.objective, ...r.info, ...extra,
-      param: plan.param, optimizer: plan.optimizer, lr: plan.lr, steps: plan.steps, transforms: plan.transformSet, size: [plan.height, plan.width],
+      param: plan.param, optimizer: plan.optimizer, lr: plan.lr, ...(plan.param === 'pixel' ? { units: plan.units, inputUnitsPerUnit: plan.unit } : {}), steps: plan.steps, transforms: plan.transformSet, size: [plan.height, plan.width],
       iterations: loop.iterations, aborted: loop.aborted, objectiveFirst: loop.first, objectiveLast: loop.last,
       history: loop.history.map((e) => [e.iteration, e.value]), itPerSec: Math.round(loop.itPerSec * 10) / 10,
       pictureTop5: r.pictureTop, ms: r.ms,

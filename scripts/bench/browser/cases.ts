@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { inferShapes, validateSpec, type ModelSpec } from '../../../engine/index';
 import type { BenchArgs } from '../args';
 import { benchLayers, benchSpec, flops as layerFlops, id, shapeText, specLayers, type ModelName } from '../layers';
+import { techniqueCases } from './technique_cases';
 import type { NetworkCase, OpCase, PageConfig } from './types';
 
 const MODELS: ModelName[] = ['alexnet', 'alexnet_caffe', 'squeezenet', 'googlenet'];
@@ -57,7 +58,7 @@ export interface CaseSelection extends Pick<BenchArgs, 'quick' | 'filter' | 'mod
   sharedDir: string;
 }
 
-/** The page's cases. --quick: the quick conv / linear layers, the smallest case of each op family, SqueezeNet (or --model's network) at batch 1. */
+/** The page's cases. --quick: the quick conv / linear layers, the smallest case of each op family, SqueezeNet (or --model's network) at batch 1, the technique rows' quick set. */
 export function browserCases(sel: CaseSelection): Omit<PageConfig, 'timing' | 'tfjs'> {
   const layerModel = sel.model === 'tinyvgg' ? undefined : sel.model;
   const layers = (sel.model === 'tinyvgg' ? [] : benchLayers({ ...sel, model: layerModel, sharedDir: sel.sharedDir }))
@@ -83,5 +84,5 @@ export function browserCases(sel: CaseSelection): Omit<PageConfig, 'timing' | 't
     const flopsPerImage = specLayers(spec.name, spec).reduce((f, l) => f + layerFlops(l), 0);
     networks.push({ dir, flopsPerImage, batches: sel.quick ? [1] : [...new Set([1, sel.batch])] });
   }
-  return { layers, ops, networks };
+  return { layers, ops, networks, techniques: techniqueCases(sel) };
 }

@@ -4,24 +4,25 @@
 // function Puppeteer exposes) as soon as it is measured, so the table prints as it goes.
 // Clocks: wall time around onSubmittedWorkDone (scripts/bench/timing.ts) always; where the
 // adapter has 'timestamp-query', also GPU time from the engine profiler (rt.profile) and from
-// tf.time's kernelMs, and that is the reported ms.
+// tf.time's kernelMs, and that is the reported ms. Technique rows (techniques.ts) are wall time.
 
 // Static imports, so Vite pre-bundles TF.js with the page (tfjs.ts imports these same modules dynamically).
 import '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgpu';
-import { loadModel, type Model, type ModelSpec } from '../../../engine/index';
+import { loadModel, type ModelSpec } from '../../../engine/index';
 import type { Runtime } from '../../../engine/runtime';
-import { Tensor } from '../../../engine/tensor';
-import { randomArray } from '../../lib/random';
 import { createContext, type BenchContext } from '../context';
-import { layerData, nchwToNhwc, wShape, xShape, yShape } from '../data';
+import { layerData, wShape, xShape, yShape } from '../data';
 import type { BenchLayer, Direction } from '../layers';
 import { familyOf, ourLayer, VARIANTS } from '../ours';
 import { buildTfNetwork } from '../tf_network';
-import { tfLayer, tfSync, type Tf } from '../tfjs';
+import { tfLayer, type Tf } from '../tfjs';
+import { networkBatch, ourNetworkRunner, PASSES, tfNetworkRunner } from '../network_runners';
 import { measure, median, type TimingOptions } from '../timing';
 import { opBytes, opDirections, opFlops, opShapeText, ourOp, tfOp, type Runner } from './ops';
+import { closeOrt, openOrt, ortForward, ortInfo } from './ort';
+import { techniqueRows } from './techniques';
 import type { BrowserRow, EngineTiming, LayerCase, NetworkCase, OpCase, PageConfig, PageResult } from './types';
 
 declare global {
@@ -147,22 +148,7 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-function ourNetRunner(model: Model, input: Tensor, pass: string, classes: number[]): Runner {
-  return {
-    run() {
-      if (pass === 'forward') {
-        model.forward(input, { keep: false });
-      } else {
-        model.forward(input);
-        model.backward({ kind: 'class', index: classes }).dispose();
-      }
-    },
-    sync: () => model.rt.sync(),
-    dispose() {},
-  };
-}
-
-async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows: BrowserRow[]): Promise<void> {
+async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows: BrowserRow[], withOrt: boolean): Promise<void> {
   // Whole networks are slow on CPU adapters: one repeat there unless --repeats says otherwise.
   const o: TimingOptions = { ...ctx.timing, repeats: ctx.rt.kind === 'cpu' && !repeatsGiven ? 1 : ctx.timing.repeats };
   for (const net of nets) {
@@ -172,50 +158,32 @@ async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows
     const model = await loadModel(ctx.rt, { spec, weights, file });
     const tf = ctx.tf?.tf;
     const tfNet = tf ? buildTfNetwork(tf, spec, weights, file) : null;
-    const { channels, height, width } = spec.input;
+    // ONNX Runtime Web on the same spec and weights, exported in this page (forward rows only: ORT has no backward).
+    const ortSide = withOrt ? await openOrt(spec, weights, file) : null;
     try {
       for (const n of net.batches) {
-        const shape = [n, channels, height, width];
-        const data = randomArray(count(shape), 17, 50);
-        const classes = Array.from({ length: n }, (_, i) => (i * 97 + 1) % spec.labels.length);
-        const input = Tensor.fromData(ctx.rt, data, shape, 'bench input');
-        const x = tf?.tensor4d(nchwToNhwc(data, shape), [n, height, width, channels]);
-        const onehot = tf?.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(classes, 'int32'), spec.labels.length), 'float32'));
+        const batch = networkBatch(model, tf, n);
+        const { shape } = batch;
         try {
-          for (const pass of ['forward', 'forward+backward']) {
+          for (const pass of PASSES) {
             const f = net.flopsPerImage * n * (pass === 'forward' ? 1 : 2);
             const bytes = 4 * count(shape);
-            const ours = await timeEngine(() => ourNetRunner(model, input, pass, classes), o, ourClock(ctx.rt), f, bytes);
-            let tfjs: EngineTiming | null = null;
-            if (tf && tfNet && x && onehot) {
-              const grad = tf.grad((xi) => tf.sum(tf.mul(tf.reshape(tfNet.logits(xi as typeof x), onehot.shape), onehot)));
-              tfjs = await timeEngine(() => {
-                let last: ReturnType<typeof grad> | null = null;
-                return {
-                  run() {
-                    const y = tf.tidy(() => (pass === 'forward' ? tfNet.forward(x) : grad(x)));
-                    last?.dispose();
-                    last = y;
-                  },
-                  sync: () => tfSync(tf),
-                  dispose: () => last?.dispose(),
-                };
-              }, o, tfClock(tf), f, bytes);
-            }
+            const ours = await timeEngine(() => ourNetworkRunner(model, batch, pass), o, ourClock(ctx.rt), f, bytes);
+            const tfjs = tf && tfNet ? await timeEngine(() => tfNetworkRunner(tf, tfNet, batch, pass), o, tfClock(tf), f, bytes) : null;
+            const ort = ortSide && pass === 'forward' ? await ortForward(ortSide, model, batch.input, (make) => timeEngine(make, o, null, f, bytes)) : { ort: null };
             await emit(rows, {
               kind: 'network', id: `net/${net.dir}`, family: 'network', direction: pass, variant: 'default',
-              shape: `(${shape.join(', ')})`, batch: n, flops: f, bytes, ours, tfjs, ratio: ratio(tfjs, ours.ms), ort: null,
+              shape: `(${shape.join(', ')})`, batch: n, flops: f, bytes, ours, tfjs, ratio: ratio(tfjs, ours.ms), ...ort, ratioOrt: ratio(ort.ort ?? null, ours.wallMs),
             });
           }
         } finally {
-          input.dispose();
-          x?.dispose();
-          onehot?.dispose();
+          batch.dispose();
         }
       }
     } finally {
       model.dispose();
       tfNet?.dispose();
+      await closeOrt(ortSide);
     }
   }
 }
@@ -232,7 +200,8 @@ window.cnnvisBench = async (config: PageConfig): Promise<PageResult> => {
     const rows: BrowserRow[] = [];
     await layerRows(ctx, config.layers, rows);
     await opRows(ctx, config.ops, rows);
-    await networkRows(ctx, config.networks, rows);
+    await networkRows(ctx, config.networks, rows, config.ort !== false);
+    await techniqueRows(ctx, config.techniques, config, (row) => emit(rows, row));
     const b = ctx.tf?.tf.backend() as { device?: GPUDevice } | undefined;
     const tfStamps = b?.device?.features.has('timestamp-query') ?? false;
     return {
@@ -244,6 +213,7 @@ window.cnnvisBench = async (config: PageConfig): Promise<PageResult> => {
       defaultVariants: ctx.defaults,
       timingOptions: ctx.timing,
       rows,
+      ort: config.ort !== false && config.networks.length ? ortInfo() : null,
     };
   } finally {
     ctx.destroy();

@@ -19,8 +19,13 @@ export const BROWSER_USAGE = `usage: npm run bench:browser -- [options]
   --browser-flags "…"  WebGPU flags instead of the SwiftShader ones
                        (default: --enable-unsafe-webgpu --enable-features=Vulkan --use-webgpu-adapter=swiftshader)
   --out DIR            where the JSON goes (default results)
+  --no-ort             no ONNX Runtime Web rows (by default network forward rows also run the exported model on its WebGPU EP)
+  technique rows (as npm run bench -- --techniques): --filter technique | attribution | optimization | a name (gradcam, 'neuron-vis (fourier)')
 and, as in npm run bench:
 ${USAGE.split('\n').slice(1).filter((l) => !/--networks|--techniques|--quick: TinyVGG|--iters = loop|gallery features/.test(l)).join('\n')}`;
+
+const TECHNIQUE_TIMING = 'technique rows: wall time per image (attribution) or loop step (optimization), every call ending with its result on the CPU; ' +
+  'one warm-up call (a loop of one step), one repeat on CPU adapters unless --repeats; --iters = calls a repeat (attribution), loop steps a call (optimization)';
 
 export interface BrowserBenchResult extends PageResult {
   date: string;
@@ -46,12 +51,15 @@ export async function runBrowserBench(argv: readonly string[], log: (s: string) 
   const executable = takeOption(rest, '--browser') ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   const flagText = takeOption(rest, '--browser-flags');
   const outDir = takeOption(rest, '--out') ?? join(process.cwd(), 'results');
+  const noOrt = rest.includes('--no-ort');
+  if (noOrt) rest.splice(rest.indexOf('--no-ort'), 1);
   const args = parseArgs(rest);
   const sharedDir = process.env.CNNVIS_SHARED ?? join(process.cwd(), '..', 'shared');
   const cases = browserCases({ ...args, sharedDir });
-  if (!cases.layers.length && !cases.ops.length && !cases.networks.length) throw new Error('bench:browser: no case matches the --filter / --model given');
-  const config: PageConfig = { ...cases, iters: args.iters, repeats: args.repeats, tfjs: !args.noTfjs };
-  log(`${cases.layers.length} conv/linear layers, ${cases.ops.length} other layers, ${cases.networks.length} networks (${cases.networks.map((n) => n.dir).join(', ') || 'none'})`);
+  if (!cases.layers.length && !cases.ops.length && !cases.networks.length && !cases.techniques.length) throw new Error('bench:browser: no case matches the --filter / --model given');
+  const config: PageConfig = { ...cases, iters: args.iters, repeats: args.repeats, tfjs: !args.noTfjs, ort: !noOrt };
+  log(`${cases.layers.length} conv/linear layers, ${cases.ops.length} other layers, ${cases.networks.length} networks (${cases.networks.map((n) => n.dir).join(', ') || 'none'}), ` +
+    `${cases.techniques.reduce((k, c) => k + c.items.length, 0)} technique rows (${[...new Set(cases.techniques.map((c) => `${c.network} ${c.size}`))].join(', ') || 'none'})`);
 
   const session = await openBenchPage({ executable, webgpuFlags: flagText?.split(/\s+/).filter(Boolean) });
   try {
@@ -69,6 +77,8 @@ export async function runBrowserBench(argv: readonly string[], log: (s: string) 
     log(`\nadapter: ${[page.adapter.vendor, page.adapter.architecture, page.adapter.description].filter(Boolean).join(' / ')} (${page.adapter.kind} variants: ${Object.entries(page.defaultVariants).map(([k, v]) => `${k} ${v}`).join(', ')})`);
     log(`timing: ours ${clock(page.timing)}; TF.js ${page.tfjsTiming ? clock(page.tfjsTiming) : `not measured -- ${page.tfjsMissing}`}; ` +
       `${page.timingOptions.warmup} warm-up, median of ${page.timingOptions.repeats} repeats x ${page.timingOptions.iters} iteration(s), ± = half the (max - min) spread`);
+    if (page.rows.some((r) => r.kind === 'technique')) log(TECHNIQUE_TIMING);
+    if (page.ort) log(`onnxruntime-web ${page.ort.version} (${page.ort.executionProvider} EP, the model exported by scripts/onnx/export.ts in the page): ${page.ort.timing}`);
     const results: BrowserBenchResult = {
       date: new Date().toISOString(),
       browser: { executable, version: session.browserVersion, flags: session.flags },

@@ -7,7 +7,9 @@ const fmt = (v: number | null | undefined, digits = 2): string => (v == null || 
 function cell(t: EngineTiming | null | undefined): string {
   if (!t) return 'n/a';
   if (t.ms === null) return 'error';
-  return `${fmt(t.ms, t.ms < 10 ? 3 : 1)} ms ±${fmt((t.spread ?? 0) * 50, 0)}% ${fmt(t.gflops)} GF/s ${fmt(t.gbps)} GB/s`;
+  // Technique rows count no FLOPs or bytes: ms and spread only.
+  const rates = t.gflops == null && t.gbps == null ? '' : ` ${fmt(t.gflops)} GF/s ${fmt(t.gbps)} GB/s`;
+  return `${fmt(t.ms, t.ms < 10 ? 3 : 1)} ms ±${fmt((t.spread ?? 0) * 50, 0)}%${rates}`;
 }
 
 export function header(): string {
@@ -27,5 +29,14 @@ export function line(r: BrowserRow): string {
   const errors = [['ours', r.ours] as const, ['tfjs', r.tfjs] as const, ...Object.entries(r.variants ?? {})]
     .filter(([, t]) => t?.error)
     .map(([k, t]) => `\n    ${k}: ${t!.error}`);
-  return out + variants + [...new Set(errors)].join('');
+  return out + variants + [...new Set(errors)].join('') + ortLine(r);
+}
+
+/** Network forward rows: ONNX Runtime Web's WebGPU EP on a line of its own (ort.ts). */
+function ortLine(r: BrowserRow): string {
+  if (!r.ort) return '';
+  if (r.ort.ms === null) return `\n    onnxruntime-web webgpu: ${r.ort.error ?? 'error'}`;
+  const e = (v: number | null | undefined) => (v == null ? '-' : v.toExponential(1));
+  return `\n    onnxruntime-web webgpu (wall): ${cell(r.ort)}; ours (wall) ${fmt(r.ours.wallMs, 1)} ms; ort/ours (both wall) ${fmt(r.ratioOrt)}x; ` +
+    `logits max |ort - ours| ${e(r.ortMaxAbsDiff)} (max |logit| ${e(r.ortMaxAbsLogit)})${r.ortNote ? `\n    ort note: ${r.ortNote}` : ''}`;
 }

@@ -41,6 +41,18 @@ export interface LayerCase {
   flops: number;
 }
 
+/** Technique rows (techniques.ts): one network at one input size, and the items to time there (technique_plan.ts names them). */
+export interface TechniqueCase {
+  dir: string;
+  /** The spec's name (optvis_cases.ts picks its layers by it). */
+  network: string;
+  group: 'attribution' | 'optimization';
+  size: number;
+  items: string[];
+  /** --quick: the small attribution counts and 2 loop steps a call. */
+  quick: boolean;
+}
+
 export interface PageConfig {
   layers: LayerCase[];
   ops: OpCase[];
@@ -49,6 +61,9 @@ export interface PageConfig {
   iters?: number;
   repeats?: number;
   tfjs: boolean;
+  /** Whole-network forward rows also on ONNX Runtime Web's WebGPU EP (ort.ts); default true, --no-ort: false. */
+  ort?: boolean;
+  techniques: TechniqueCase[];
 }
 
 /** One engine's measurement of one row. */
@@ -67,11 +82,11 @@ export interface EngineTiming {
 }
 
 export interface BrowserRow {
-  /** 'layer' (conv, linear), 'op' (the other families) or 'network'. */
-  kind: 'layer' | 'op' | 'network';
+  /** 'layer' (conv, linear), 'op' (the other families), 'network' or 'technique' (family: attribution | optimization). */
+  kind: 'layer' | 'op' | 'network' | 'technique';
   id: string;
   family: string;
-  /** forward | backward for layers and ops; forward | forward+backward for networks. */
+  /** forward | backward for layers and ops; forward | forward+backward for networks and techniques. */
   direction: string;
   /** Our kernel variant ('default' for ops and networks). */
   variant: string;
@@ -87,8 +102,17 @@ export interface BrowserRow {
   tfjs: EngineTiming | null;
   /** TF.js ms / our ms (> 1: ours is faster). */
   ratio: number | null;
-  /** Networks: ONNX Runtime Web (not measured yet: null). */
+  /** Techniques: how our side is computed; their ms are wall time per image / loop step, each call ending with its result on the CPU. */
+  how?: string;
+  /** Network forward rows: ONNX Runtime Web's WebGPU EP on the exported model (null: not run; error 'unavailable: ...' where the EP failed). */
   ort?: EngineTiming | null;
+  /** ORT wall ms / our wall ms (wallMs: both wall clocks; > 1: ours is faster). */
+  ratioOrt?: number | null;
+  /** max |ORT logits - our logits| for the same input, and max |our logits| for scale. */
+  ortMaxAbsDiff?: number | null;
+  ortMaxAbsLogit?: number | null;
+  /** ORT's session warnings (e.g. nodes it placed on its CPU EP) and errors. */
+  ortNote?: string;
 }
 
 export interface PageResult {
@@ -101,4 +125,6 @@ export interface PageResult {
   defaultVariants: Record<string, string>;
   timingOptions: TimingOptions;
   rows: BrowserRow[];
+  /** The ONNX Runtime Web side (null: --no-ort). */
+  ort?: { version: string; executionProvider: string; timing: string } | null;
 }

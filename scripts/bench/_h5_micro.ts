@@ -1,0 +1,20 @@
+import { Runtime } from '/work/main/engine/runtime';
+import { Tensor } from '/work/main/engine/tensor';
+import { relu } from '/work/main/engine/ops/relu';
+const rt = await Runtime.create();
+const d = rt.device;
+const x = Tensor.fromData(rt, new Float32Array(64).fill(1), [1, 1, 8, 8], 'x');
+const y = Tensor.empty(rt, [1, 1, 8, 8], 'y');
+relu(x, y); await rt.sync();
+const time = async (name: string, n: number, f: () => void) => {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) f();
+  const t1 = performance.now();
+  await rt.sync();
+  console.log(name, ((t1 - t0) * 1000 / n).toFixed(1), 'us each');
+};
+await time('relu dispatch', 2000, () => relu(x, y));
+for (let r = 0; r < 3; r++) await time('relu dispatch+flush', 500, () => { relu(x, y); rt.flush(); });
+const enc = () => { const e = d.createCommandEncoder(); const p = e.beginComputePass(); p.end(); d.queue.submit([e.finish()]); };
+await time('encoder+pass+submit', 500, enc);
+process.exit(0);

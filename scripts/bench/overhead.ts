@@ -1,0 +1,180 @@
+// The per-dispatch overhead benchmark (issue 11): what batch-1 inference pays on the CPU side.
+//
+//   npx vite-node scripts/bench/overhead.ts -- [--models squeezenet1_1,googlenet,tinyvgg] [--size N]
+//       [--reps R] [--steps S] [--json]
+//
+// Per model at batch 1 (its own input size unless --size): dispatches per forward and per
+// forward + backward (a gradient seed at the logits, into a caller `out`), the CPU time of
+// recording them (the ops and rt.dispatch calls up to the submit, by process.cpuUsage with the GPU
+// idle, so other processes sharing the cores do not inflate it), how many bind groups that recording created
+// (Runtime.stats), and the wall time per forward and per forward + backward to queue completion.
+// Then the iterations per second of a class-visualization loop (optvis/loop.ts, pixels, Adam,
+// jitter) at a small size. R repeats after one warm-up: recording CPU time as the minimum and
+// the median, wall times as medians. Results go to stdout, and with
+// --json one JSON line at the end.
+
+import { join } from 'node:path';
+import { loadModel, type Model } from '../../engine/index';
+import { Runtime } from '../../engine/runtime';
+import { Tensor } from '../../engine/tensor';
+import { classLogit, loopSettings, maximize, optimize, pixelParam } from '../../engine/techniques/optvis/index';
+
+interface Args {
+  models: string[];
+  size: number | null;
+  reps: number;
+  steps: number;
+  json: boolean;
+}
+
+function parse(argv: readonly string[]): Args {
+  const a: Args = { models: ['squeezenet1_1', 'googlenet', 'tinyvgg'], size: null, reps: 7, steps: 30, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => {
+      const s = argv[++i];
+      if (s === undefined) throw new Error(`${k} needs a value`);
+      return s;
+    };
+    if (k === '--') continue;
+    else if (k === '--models') a.models = v().split(',');
+    else if (k === '--size') a.size = Number(v());
+    else if (k === '--reps') a.reps = Number(v());
+    else if (k === '--steps') a.steps = Number(v());
+    else if (k === '--json') a.json = true;
+    else throw new Error(`unknown option ${k} (valid: --models, --size, --reps, --steps, --json)`);
+  }
+  return a;
+}
+
+/**
+ * CPU time of this process in ms (getrusage: user + system, precise to microseconds). Recording
+ * starts after a sync, so the GPU (SwiftShader's threads) is idle and this is the recording's own
+ * cost, which other processes sharing the cores do not inflate the way they inflate wall time.
+ */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+
+/** Run `record` (which only records GPU work), then wait: JS ms of the recording, wall ms to completion, bind groups created. */
+async function timed(rt: Runtime, record: () => void): Promise<{ cpuMs: number; recordWallMs: number; wallMs: number; bindGroups: number; dispatches: number }> {
+  await rt.sync();
+  const s0 = { ...rt.stats };
+  const c0 = cpuMs();
+  const t0 = performance.now();
+  record();
+  const t1 = performance.now();
+  const c1 = cpuMs();
+  await rt.sync();
+  const t2 = performance.now();
+  return { cpuMs: c1 - c0, recordWallMs: t1 - t0, wallMs: t2 - t0, bindGroups: rt.stats.bindGroupsCreated - s0.bindGroupsCreated, dispatches: rt.stats.dispatches - s0.dispatches };
+}
+
+interface Measured {
+  dispatches: number;
+  /** CPU ms of recording (process.cpuUsage, the GPU idle meanwhile): minimum and median over the repeats. */
+  cpuMs: number;
+  cpuMedianMs: number;
+  bindGroups: number;
+  wallMs: number;
+}
+
+interface Row {
+  model: string;
+  size: number;
+  forward: Measured;
+  forwardBackward: Measured;
+}
+
+async function benchModel(rt: Runtime, model: Model, size: number, reps: number): Promise<Row> {
+  const x = Tensor.fromData(rt, new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.37)), [1, 3, size, size], 'input');
+  const gIn = Tensor.empty(rt, [1, 3, size, size], 'input grad');
+  // A one-hot gradient at the logits, made once: a class seed would upload a new one (and flush) per backward.
+  const [k, kh, kw] = model.layerShape(model.spec.logits, size, size);
+  const seed = Tensor.fromData(rt, new Float32Array(k * kh * kw).map((_, i) => (i === 1 ? 1 : 0)), [1, k, kh, kw], 'seed');
+  const fwd = () => void model.forward(x);
+  const fb = () => {
+    model.forward(x);
+    model.backward({ kind: 'gradient', layer: model.spec.logits, gradient: seed }, { out: gIn });
+  };
+  const summarize = async (f: () => void) => {
+    await timed(rt, f); // warm-up: pipelines, plans, caches
+    const runs = [];
+    for (let i = 0; i < reps; i++) runs.push(await timed(rt, f));
+    return {
+      dispatches: runs[runs.length - 1].dispatches,
+      cpuMs: Math.min(...runs.map((r) => r.cpuMs)),
+      cpuMedianMs: median(runs.map((r) => r.cpuMs)),
+      bindGroups: runs[runs.length - 1].bindGroups,
+      wallMs: median(runs.map((r) => r.wallMs)),
+    };
+  };
+  try {
+    return { model: model.spec.name, size, forward: await summarize(fwd), forwardBackward: await summarize(fb) };
+  } finally {
+    x.dispose();
+    gIn.dispose();
+    seed.dispose();
+  }
+}
+
+async function classVis(model: Model, size: number, steps: number): Promise<{ itPerSec: number; ms: number; bindGroupsPerStep: number }> {
+  const param = pixelParam(model, { height: size, width: size, init: 'noise', std: 0.1, seed: 1 });
+  const rt = model.rt;
+  try {
+    const run = (n: number) => optimize({
+      model, param, objective: maximize(classLogit(model, 1)), optimizer: 'adam', steps: n, seed: 1, objectiveEvery: 0,
+      transforms: [{ kind: 'roll', max: 2 }], settings: loopSettings({ lr: 0.05 }),
+    });
+    await run(3);
+    const b0 = rt.stats.bindGroupsCreated;
+    const r = await run(steps);
+    return { itPerSec: (steps * 1000) / r.ms, ms: r.ms, bindGroupsPerStep: (rt.stats.bindGroupsCreated - b0) / steps };
+  } finally {
+    param.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parse(process.argv.slice(2));
+  const rt = await Runtime.create();
+  const root = join(process.cwd(), 'weights');
+  const out: unknown[] = [];
+  console.log(`adapter: ${rt.describe()}; batch 1; ${args.reps} repeats after a warm-up (record: min, median; wall: median)`);
+  try {
+    for (const name of args.models) {
+      const model = await loadModel(rt, join(root, name));
+      try {
+        const size = args.size ?? model.spec.input.height;
+        const row = await benchModel(rt, model, size, args.reps);
+        const f = row.forward;
+        const fb = row.forwardBackward;
+        console.log(`${name} ${size}x${size}: forward ${f.dispatches} dispatches, record ${f.cpuMs.toFixed(2)} ms CPU (median ${f.cpuMedianMs.toFixed(2)}; ${f.bindGroups} bind groups created), ${f.wallMs.toFixed(1)} ms wall`);
+        console.log(`${' '.repeat(name.length)} forward+backward ${fb.dispatches} dispatches, record ${fb.cpuMs.toFixed(2)} ms CPU (median ${fb.cpuMedianMs.toFixed(2)}; ${fb.bindGroups} bind groups created), ${fb.wallMs.toFixed(1)} ms wall`);
+        // Class visualization at 64 x 64 where the classifier takes it (GoogLeNet's needs 223 or more: skipped).
+        const visSize = 64;
+        if (model.minInputSize() <= visSize + 2) {
+          const vis = await classVis(model, visSize, args.steps);
+          console.log(`${' '.repeat(name.length)} class-vis ${visSize}x${visSize} (Adam, roll): ${vis.itPerSec.toFixed(2)} it/s, ${vis.bindGroupsPerStep.toFixed(1)} bind groups created per step`);
+          out.push({ ...row, classVis: { size: visSize, steps: args.steps, ...vis } });
+        } else out.push(row);
+      } finally {
+        model.dispose();
+      }
+    }
+  } finally {
+    rt.destroy();
+  }
+  if (args.json) console.log(JSON.stringify({ date: new Date().toISOString(), adapter: rt.describe(), rows: out }));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(e.stack ?? e.message);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,200 @@
+// The issue's bound, end to end: no main-thread task over 100 ms while a technique runs. Every
+// technique panel of the registry is opened by its URL (Chromium headless, WebGPU on SwiftShader,
+// one page reused, TinyVGG at the small settings of tests/helpers/panels.ts), and so are one panel in
+// a new document (model load, shaders, classification and run) and the kernel inspector (an
+// app-only panel). Each run, from the moment it starts until data-state = done, is traced (the
+// DevTools protocol's tracing: every task the page's main thread ran, with its wall time and its
+// thread CPU time); a table of every panel's longest task is printed, and the test fails naming
+// each panel over the bound.
+//
+// What is asserted is the task's main-thread CPU time: on this 2-core machine SwiftShader (the GPU
+// process's threads) and the other processes preempt the page's main thread, so a task's wall time
+// (what PerformanceObserver 'longtask' reports) also counts the time it stood waiting for a core;
+// the table shows both, and the longest wall-time task of each run is checked too when the thread
+// was not preempted (wall and CPU time within PREEMPTED_MS of each other).
+//
+// CNNVIS_LONGTASK_PROFILE=1 also records a CPU profile of each run (the Profiler domain) and
+// prints the functions with the most self time, to find what a long task runs.
+
+import { cpus, loadavg } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CDPSession } from 'puppeteer-core';
+import { TECHNIQUES } from '../engine/techniques/index';
+import { openPage, type PageSession } from './helpers/browser';
+import { SMALL } from './helpers/panels';
+
+/** The issue's budget: no main-thread task over this while a technique runs (ms). */
+const MAX_TASK_MS = 100;
+/** A task whose wall time exceeds its CPU time by more than this (ms) stood waiting for a core. */
+const PREEMPTED_MS = 20;
+/** The trace categories with the main thread's tasks (RunTask, with thread time) and the thread names. */
+const TRACE_CATEGORIES = ['disabled-by-default-devtools.timeline', '__metadata'];
+/** Each panel's run on SwiftShader at the small settings of tests/helpers/panels.ts takes seconds; this is its ceiling. */
+const RUN_TIMEOUT_MS = 120_000;
+const PROFILE = !!process.env.CNNVIS_LONGTASK_PROFILE;
+
+const APP = "document.querySelector('cnn-app')";
+const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+const INSPECTOR = `${APP}.shadowRoot.querySelector('cnn-inspector')`;
+
+/** One main-thread task: start (ms from the trace's first task), wall time and thread CPU time (ms). */
+interface Task { start: number; wall: number; cpu: number }
+
+interface Row { panel: string; wallMs: number; cpuMs: number; tasks: number; runMs: number; state: string; hot: string }
+
+let session: PageSession | null = null;
+const rows: Row[] = [];
+
+function page(): PageSession {
+  if (!session) throw new Error('app_longtasks test: the page did not open (see the beforeAll error)');
+  return session;
+}
+
+async function until(s: PageSession, predicate: string, what: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await s.page.evaluate(predicate))) {
+    if (Date.now() > end) throw new Error(`app_longtasks test: ${what} did not happen within ${timeoutMs} ms; page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface TraceEvent { name: string; ph: string; pid: number; tid: number; ts: number; dur?: number; tdur?: number; args?: { name?: string } }
+
+/** The tasks of the page's main threads (CrRendererMain of the 'Renderer' processes) in a trace. */
+function mainThreadTasks(events: TraceEvent[]): Task[] {
+  const renderers = new Set(events.filter((e) => e.name === 'process_name' && e.args?.name === 'Renderer').map((e) => e.pid));
+  const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && renderers.has(e.pid)).map((e) => `${e.pid}:${e.tid}`));
+  const runs = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && main.has(`${e.pid}:${e.tid}`));
+  if (runs.length === 0) throw new Error('app_longtasks test: the trace holds no RunTask event of the page\'s main thread');
+  if (runs.every((e) => e.tdur === undefined)) throw new Error('app_longtasks test: the trace has no thread times (tdur): this platform cannot tell CPU time from wall time');
+  const t0 = Math.min(...runs.map((e) => e.ts));
+  // A task without a thread time (Chrome leaves it out on tasks of a microsecond or so) counts its wall time as CPU time.
+  return runs.map((e) => ({ start: (e.ts - t0) / 1000, wall: (e.dur ?? 0) / 1000, cpu: (e.tdur ?? e.dur ?? 0) / 1000 }));
+}
+
+/** Run `fn` with the browser tracing; the main-thread tasks it took. */
+async function traced(s: PageSession, fn: () => Promise<void>): Promise<Task[]> {
+  await s.page.tracing.start({ categories: TRACE_CATEGORIES });
+  let trace: Uint8Array | undefined;
+  try {
+    await fn();
+  } finally {
+    trace = await s.page.tracing.stop();
+  }
+  if (!trace) throw new Error('app_longtasks test: tracing returned nothing');
+  return mainThreadTasks((JSON.parse(Buffer.from(trace).toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents);
+}
+
+/** Check a run's tasks against the bound and add its row to the table. */
+function record(panel: string, tasks: Task[], runMs: number, state: string, hot: string): void {
+  const cpu = Math.max(0, ...tasks.map((t) => t.cpu));
+  const unpreempted = tasks.filter((t) => t.wall - t.cpu <= PREEMPTED_MS);
+  rows.push({ panel, wallMs: Math.max(0, ...tasks.map((t) => t.wall)), cpuMs: cpu, tasks: tasks.filter((t) => t.wall > 50).length, runMs, state, hot });
+  const long = tasks.filter((t) => t.wall > 50 || t.cpu > 50).map((t) => `[${t.start.toFixed(0)} ms: wall ${t.wall.toFixed(0)}, cpu ${t.cpu.toFixed(0)}]`).join(' ');
+  expect(cpu, `${panel}: longest main-thread task (CPU ms); tasks over 50 ms: ${long}`).toBeLessThanOrEqual(MAX_TASK_MS);
+  expect(Math.max(0, ...unpreempted.map((t) => t.wall)), `${panel}: longest main-thread task not preempted (wall ms); tasks over 50 ms: ${long}`).toBeLessThanOrEqual(MAX_TASK_MS);
+}
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+
+/** The functions with the most self time in a CPU profile, "name (file:line) ms". */
+function hottest(p: CpuProfile, count = 10): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  p.samples.forEach((id, i) => {
+    const f = byId.get(id)!.callFrame;
+    if (['(idle)', '(program)', '(garbage collector)', '(root)'].includes(f.functionName)) return;
+    const key = `${f.functionName || '(anonymous)'} (${f.url.split('/').pop()?.split('?')[0]}:${f.lineNumber + 1})`;
+    self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i + 1] ?? 0) / 1000);
+  });
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`).join('; ');
+}
+
+/** With CNNVIS_LONGTASK_PROFILE: a CPU profile of the page starts (null otherwise). */
+async function startProfile(s: PageSession): Promise<CDPSession | null> {
+  if (!PROFILE) return null;
+  const cdp = await s.page.createCDPSession();
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+async function stopProfile(cdp: CDPSession | null): Promise<string> {
+  if (!cdp) return '';
+  const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: CpuProfile };
+  await cdp.detach();
+  return hottest(profile);
+}
+
+beforeAll(async () => {
+  session = await openPage('/?model=tinyvgg&image=boat_1');
+  await until(session, `${APP}?.dataset.state === 'done'`, 'classifying boat_1', 60_000);
+}, 180_000);
+
+afterAll(async () => {
+  const width = Math.max(...rows.map((r) => r.panel.length), 5);
+  const num = (v: number, w: number) => v.toFixed(0).padStart(w);
+  const lines = rows.map((r) => `${r.panel.padEnd(width)}  ${num(r.cpuMs, 7)}  ${num(r.wallMs, 8)}  ${String(r.tasks).padStart(10)}  ${(r.runMs / 1000).toFixed(1).padStart(5)}  ${r.state}${r.hot ? `  ${r.hot}` : ''}`);
+  console.log(`app_longtasks: longest main-thread task per panel (bound ${MAX_TASK_MS} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores)\n` +
+    `${'panel'.padEnd(width)}  cpu ms  wall ms  wall>50ms  run s  state\n${lines.join('\n')}`);
+  await session?.close();
+  session = null;
+});
+
+describe('app long tasks (Chromium, WebGPU on SwiftShader)', () => {
+  it(`a page opened at a technique's link (new document: model load, shaders, classify, run) has no task over ${MAX_TASK_MS} ms`, async () => {
+    const s = page();
+    const cdp = await startProfile(s);
+    const t0 = Date.now();
+    let state = '';
+    const tasks = await traced(s, async () => {
+      await s.page.goto(new URL('/?technique=saliency&model=tinyvgg&image=boat_1', s.url).href, { waitUntil: 'load' });
+      await until(s, `${PANEL}?.dataset.state === 'done' || ${PANEL}?.dataset.state === 'error'`, 'the saliency panel of a new document finishing', RUN_TIMEOUT_MS);
+      state = (await s.page.evaluate(`${PANEL}.dataset.state`)) as string;
+    });
+    const runMs = Date.now() - t0;
+    const hot = await stopProfile(cdp);
+    expect(state).toBe('done');
+    record('saliency (new document)', tasks, runMs, state, hot);
+    // Every shader came from the reflection made ahead of time: no WGSL was parsed in the page.
+    const stats = (await s.page.evaluate(`import('/engine/shader_reflection.ts').then((m) => ({ ...m.reflectionStats }))`)) as { parsed: number; pregenerated: number };
+    expect(stats.pregenerated, 'shader modules reflected from the generated table').toBeGreaterThan(5);
+    expect(stats.parsed, 'shader modules parsed in the page (wgsl_reflect)').toBe(0);
+  });
+
+  it.each(TECHNIQUES.map((t) => [t.name]))(`the %s panel runs without a main-thread task over ${MAX_TASK_MS} ms`, async (name) => {
+    const s = page();
+    const q = new URLSearchParams({ technique: name, model: 'tinyvgg', image: 'boat_1', ...(SMALL[name] ?? {}) });
+    const cdp = await startProfile(s);
+    const t0 = Date.now();
+    let state = '';
+    const tasks = await traced(s, async () => {
+      // As following a link: the run starts here and ends at data-state = done.
+      await s.page.evaluate(`void window.cnnvis.open(${JSON.stringify(`?${q}`)})`);
+      await until(s, `${PANEL}?.dataset.state === 'done' || ${PANEL}?.dataset.state === 'error'`, `the ${name} panel finishing`, RUN_TIMEOUT_MS);
+      state = (await s.page.evaluate(`${PANEL}.dataset.state`)) as string;
+    });
+    const runMs = Date.now() - t0;
+    const hot = await stopProfile(cdp);
+    if (state !== 'done') throw new Error(`${name}: panel in state ${state}: ${await s.page.evaluate(`${PANEL}.shadowRoot.querySelector('[role=alert]')?.textContent`)}`);
+    record(name, tasks, runMs, state, hot);
+  });
+
+  it(`the kernel inspector (an app-only panel: a profiled forward + backward, its table, roofline and WGSL) has no task over ${MAX_TASK_MS} ms`, async () => {
+    const s = page();
+    const cdp = await startProfile(s);
+    const t0 = Date.now();
+    let state = '';
+    const tasks = await traced(s, async () => {
+      await s.page.evaluate(`void window.cnnvis.open('?technique=inspector&model=tinyvgg&image=boat_1')`);
+      await until(s, `${INSPECTOR}?.dataset.state === 'done' || ${INSPECTOR}?.dataset.state === 'error'`, 'the inspector finishing', RUN_TIMEOUT_MS);
+      state = (await s.page.evaluate(`${INSPECTOR}.dataset.state`)) as string;
+    });
+    const runMs = Date.now() - t0;
+    const hot = await stopProfile(cdp);
+    expect(state).toBe('done');
+    record('inspector', tasks, runMs, state, hot);
+  });
+});
