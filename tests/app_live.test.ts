@@ -4,8 +4,9 @@
 // panel's live view, by its old class-vis-live URL) streams frames, takes a slider change mid-run,
 // pauses, resumes and cancels, without a main-thread task over 100 ms; canvas=gpu where the
 // browser cannot present a WebGPU canvas on SwiftShader falls back to read-back with the device
-// intact; a technique's chart (deletion / insertion curves) renders. Screenshots go to
-// results/screenshots/. The GPU canvas path itself is tested in app_live_canvas.test.ts.
+// intact; a technique switched to mid-run never shows the cancelled run's result; a device lost
+// while a live run is paused ends it (the page recovers); a technique's chart (deletion /
+// insertion curves) renders. Screenshots go to results/screenshots/. The GPU canvas path itself is tested in app_live_canvas.test.ts.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -136,6 +137,26 @@ describe('app live (Chromium, WebGPU on SwiftShader)', () => {
     expect(longest, 'longest main-thread task while the live run streams, pauses, resumes and cancels (ms)').toBeLessThan(MAX_TASK_MS);
   });
 
+  it('a technique switched to while a live run streams never shows the cancelled run\'s result', async () => {
+    const s = page();
+    await s.page.evaluate(`void window.cnnvis.open('?technique=class-vis&model=tinyvgg&image=boat_1&steps=2000')`);
+    await until(s, `${LIVE}?.dataset.state === 'running' && Number(${LIVE}.dataset.frames) >= 3`, 'three live frames', 60_000);
+    // Record whether the new panel ever holds a result that is not its own (class-vis's summary has pictureTop5).
+    await s.page.evaluate(`(() => {
+      window.__foreign = '';
+      window.__watch = setInterval(() => {
+        const p = ${PANEL};
+        const summary = p?.result?.presentation.summary;
+        if (p && p.technique.name !== 'class-vis' && summary && 'pictureTop5' in summary) window.__foreign = p.technique.name + ' showed ' + Object.keys(summary).slice(0, 4).join(', ');
+      }, 2);
+    })()`);
+    await s.page.evaluate(`void window.cnnvis.open('?technique=saliency&model=tinyvgg&image=boat_1')`);
+    await until(s, `${PANEL}.technique.name === 'saliency' && (${PANEL}.dataset.state === 'done' || ${PANEL}.dataset.state === 'error')`, 'the saliency run', 60_000);
+    await s.page.evaluate('clearInterval(window.__watch)');
+    expect(await s.page.evaluate(`${PANEL}.dataset.state`)).toBe('done');
+    expect(await s.page.evaluate('window.__foreign'), 'the saliency panel held the cancelled class-vis run\'s result').toBe('');
+  });
+
   it('canvas=gpu where presenting a WebGPU canvas loses the device: the live view reads back, says why, and the device survives', async () => {
     const s = page();
     // Default headless flags: the page's probe (ui/live_canvas.ts) lost its throwaway device before the
@@ -163,5 +184,20 @@ describe('app live (Chromium, WebGPU on SwiftShader)', () => {
     expect(legend.some((l) => /^deletion \(AUC [\d.]+\)$/.test(l)), `legend ${legend.join(', ')}`).toBe(true);
     expect(await pictureStd(s, 'cnn-app >>> cnn-technique-panel >>> cnn-chart'), 'the chart is drawn').toBeGreaterThan(MIN_PICTURE_STD);
     await shot(s, 'faithfulness-chart');
+  });
+
+  // Last: it loses the page's device (the page recovers a new one).
+  it('a device lost while a live run is paused ends the run with the reason, and the page recovers', async () => {
+    const s = page();
+    await s.page.evaluate(`void window.cnnvis.open('?technique=class-vis&model=tinyvgg&image=boat_1&steps=2000')`);
+    await until(s, `${LIVE}?.dataset.state === 'running' && Number(${LIVE}.dataset.frames) >= 3`, 'three live frames', 60_000);
+    await s.page.click('cnn-app >>> cnn-technique-panel >>> cnn-live-run >>> button.pause');
+    await until(s, `${LIVE}.hasAttribute('data-held')`, 'the loop held by the pause', 10_000);
+    await s.page.evaluate('window.cnnvis.loseDevice()');
+    // The held run must not keep the model (the page's recovery classifies on it again).
+    await until(s, `${PANEL}.dataset.state === 'error'`, 'the held run ending with its device', 20_000);
+    expect(await s.page.evaluate(`${PANEL}.shadowRoot.querySelector('[role=alert]')?.textContent`)).toMatch(/device lost .*during the live run/);
+    expect(await s.page.evaluate(`${LIVE}.dataset.state`)).toBe('error');
+    await until(s, `/a new one was created/.test(${APP}.shadowRoot.querySelector('.notice')?.textContent ?? '')`, 'the page recovering a device', 60_000);
   });
 });

@@ -5,7 +5,7 @@
 //     saliency (the threshold chosen with the true mask in hand);
 //   - the seeds follow the quantiles; every cv.Mat is freed (the wasm heap does not grow);
 //   - on a real image through TinyVGG the technique gives a non-trivial mask and its views;
-//   - bad input fails naming the problem.
+//   - bad input fails naming the problem; OpenCV's runtime aborting while it starts rejects (no hang).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -175,6 +175,31 @@ describe('bad input', () => {
     ['a constant saliency', () => grabcutFromSaliency(image, new Float32Array(256).fill(0.5)), /0 background pixels; GrabCut needs at least 5 of each/],
   ])('%s', async (_, call, message) => {
     await expect(call()).rejects.toThrow(message);
+  });
+});
+
+// The page's worker awaits this before it can answer: a runtime that aborts while starting (a
+// WebAssembly that fails to compile) must reject, naming why, not leave the worker silent.
+describe('OpenCV runtime start (opencv.ts whenReady)', () => {
+  it('rejects, naming the abort, when the runtime aborts before it starts', async () => {
+    const { whenReady } = await import('../engine/techniques/opencv');
+    const m: Parameters<typeof whenReady>[0] = { then: () => undefined };
+    const ready = whenReady(m);
+    m.onAbort?.('CompileError: wasm validation error');
+    await expect(ready).rejects.toThrow(/WebAssembly runtime aborted before it started \(CompileError: wasm validation error\)/);
+  });
+
+  it('resolves once the runtime starts (then() or onRuntimeInitialized), keeping a handler already set', async () => {
+    const { whenReady } = await import('../engine/techniques/opencv');
+    let started: (() => void) | undefined;
+    await Promise.all([whenReady({ then: (cb) => void setTimeout(() => cb(null), 0) }), whenReady({ Mat: class {} })]);
+    let own = 0;
+    const m: Parameters<typeof whenReady>[0] = { onRuntimeInitialized: () => void own++ };
+    const ready = whenReady(m);
+    started = m.onRuntimeInitialized;
+    started?.();
+    await ready;
+    expect(own, 'the module\'s own onRuntimeInitialized still runs').toBe(1);
   });
 });
 

@@ -5,7 +5,8 @@
 //     every step, and the loop's own settings object;
 //   - a live option changed mid-run reaches the loop's settings at the next step and not before,
 //     mapped as the technique maps it (lr in the loop's units);
-//   - a live run whose options do not change gives the bit-identical result of a plain run.
+//   - a live run whose options do not change gives the bit-identical result of a plain run, and one
+//     whose live lr differs from the start, the plain run at that lr (inversion's prior included).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,5 +102,20 @@ describe('live runs of the iterative techniques', () => {
     let differ = 0;
     for (let i = 0; i < plain.length; i++) if (plain[i] !== live[i]) differ++;
     expect(differ, `${name}: elements that differ`).toBe(0);
+  });
+
+  // A live value applies to everything the technique derives from the option (inversion's alpha-norm
+  // prior steps by lr too), so a run whose live lr differs from the start is the plain run at that lr.
+  it.each([['class-vis'], ['invert']])('%s: a live lr set before the first step gives the plain run at that lr bit for bit', async (name) => {
+    const t = iterative.find((x) => x.name === name)!;
+    const options: Options = { ...defaultOptions(t), ...SMALL[name].o };
+    const moved: Options = { ...options, lr: Number(options.lr) * RATIO };
+    const ctx = { model, image: t.needsImage ? boat : undefined };
+    if (name === 'invert') expect(Number(options.alphaWeight), 'invert: the alpha-norm prior is on').toBeGreaterThan(0);
+    const plain = t.present(await t.run(ctx, moved), ctx).raw.data;
+    const live = t.present(await t.run({ ...ctx, live: { onStep: () => undefined, options: () => moved } }, options), ctx).raw.data;
+    let differ = 0;
+    for (let i = 0; i < plain.length; i++) if (plain[i] !== live[i]) differ++;
+    expect(differ, `${name}: elements that differ from the plain run at lr ${moved.lr}`).toBe(0);
   });
 });

@@ -126,6 +126,8 @@ export class CnnTechniquePanel extends LitElement {
     if (changed.has('technique') && changed.get('technique') !== undefined) {
       this.stopWebcam();
       this.cancel();
+      // The old technique's run, cancelled, may still return (an optimization returns its image so
+      // far): it is no longer this panel's, so its result must not land here.
       this.result = null;
       this.error = '';
       this.state = 'idle';

@@ -36,6 +36,8 @@ export interface LiveCanvas {
   readbacks: number;
   /** Draw sample 0 of `image` (N, 3, H, W), in the model's input space. */
   draw(image: Tensor): Promise<void>;
+  /** Free what the view holds on the device (the run is over; the canvas keeps its last frame). */
+  dispose(): void;
 }
 
 /** The canvas's own size: the image's times the whole factor that brings its longest side to at least 288 px. */
@@ -67,7 +69,8 @@ function params(model: Model, image: Tensor, canvas: HTMLCanvasElement): ArrayBu
   return buf;
 }
 
-async function gpuCanvas(model: Model, canvas: HTMLCanvasElement, ctx: GPUCanvasContext, note: string): Promise<LiveCanvas> {
+/** The GPU path's view of `canvas` (its WebGPU context `ctx` configured on the model's device); exported for tests. */
+export async function gpuCanvas(model: Model, canvas: HTMLCanvasElement, ctx: GPUCanvasContext, note: string): Promise<LiveCanvas> {
   const device = model.rt.device;
   const format = navigator.gpu.getPreferredCanvasFormat();
   ctx.configure({ device, format, alphaMode: 'opaque', usage: RENDER_ATTACHMENT });
@@ -82,11 +85,16 @@ async function gpuCanvas(model: Model, canvas: HTMLCanvasElement, ctx: GPUCanvas
   const uniform = device.createBuffer({ label: 'tensor_to_canvas params', size: 64, usage: UNIFORM | COPY_DST });
   // Should presenting kill the device after all (a probe that passed, a driver that resets), the
   // next runtime's live views read back instead of losing their device again.
+  let presenting = true;
   void model.rt.gpu.lost.then(() => {
-    if (view.frames > 0) lostWhilePresenting = true;
+    if (presenting && view.frames > 0) lostWhilePresenting = true;
   });
   const view: LiveCanvas = {
     path: 'gpu', note, frames: 0, readbacks: 0,
+    dispose() {
+      presenting = false;
+      uniform.destroy();
+    },
     async draw(image) {
       fit(canvas, image);
       model.rt.flush(); // the image's producers go first in queue order
@@ -116,6 +124,7 @@ function readbackCanvas(model: Model, canvas: HTMLCanvasElement, note: string): 
   if (!ctx) throw new Error('live view: this canvas gives neither a WebGPU nor a 2D context (it had one of the other kind already)');
   const view: LiveCanvas = {
     path: 'readback', note, frames: 0, readbacks: 0,
+    dispose() {},
     async draw(image) {
       fit(canvas, image);
       const rgba = await tensorToImage(image, model.spec.input);

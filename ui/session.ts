@@ -234,21 +234,29 @@ export function runTechnique(
   return withModel(modelName, async (model) => {
     const t0 = performance.now();
     const ctx: TechniqueContext = { model, image, stem, signal, onProgress };
+    let view: LiveCanvas | null = null;
     if (live && t.liveOptions) {
       // An iterative technique streamed: every iteration drawn into the live canvas (ui/live_canvas.ts).
-      const view = await liveCanvas(model, live.canvas, live.choice);
-      live.onCanvas?.(view);
+      const v = (view = await liveCanvas(model, live.canvas, live.choice));
+      live.onCanvas?.(v);
+      // A run held by a pause must not outlive its device (it would hold this model's lock).
+      const lost = lostWhileHeld(model);
       ctx.live = {
         async onStep(step, img, settings) {
-          await view.draw(img);
-          await live.onStep(step, view, settings);
+          await v.draw(img);
+          await Promise.race([live.onStep(step, v, settings), lost]);
         },
         options: live.options,
       };
     }
     // The batch sizes a technique runs its gradients at (its `batch` / `samples` options, and 1).
     if (t.group === 'gradients' || t.group === 'last-layer') await warmGradients(model, [1, Number(options.batch), Number(options.samples)]);
-    const result = await t.run(ctx, options);
+    let result: unknown;
+    try {
+      result = await t.run(ctx, options);
+    } finally {
+      view?.dispose();
+    }
     // The present step (colour maps, overlays, grids on the CPU) and the panel's render each get a
     // task of their own, not one with the run's last read-back: no task holds the page long.
     await nextTask();
@@ -256,6 +264,15 @@ export function runTechnique(
     await nextTask();
     return { presentation, ms: performance.now() - t0 };
   });
+}
+
+/** Rejects once `model`'s device is lost (never resolves); marked handled, so a run that ends first leaves no unhandled rejection. */
+function lostWhileHeld(model: Model): Promise<never> {
+  const p = model.rt.gpu.lost.then((reason): never => {
+    throw new Error(`WebGPU device lost (${reason}) during the live run; run it again`);
+  });
+  p.catch(() => undefined);
+  return p;
 }
 
 /** Resolves in a new task of the page's event loop (scheduler.yield where there is one). */

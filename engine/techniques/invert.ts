@@ -120,7 +120,8 @@ async function invertLayer(model: Model, x0: Tensor, start: Tensor, layer: strin
     const settings = loopSettings({ lr, clipRange: true, tvWeight: tvLoopWeight(model, h, w, o.tvWeight, o.tvBeta), tvBeta: o.tvBeta });
     const r = await optimize({
       model, param, objective: minimize(featureMatch(layer, phi0)), optimizer: 'adam', steps: o.steps, settings, signal: ctx.signal,
-      afterStep: prior ? (x) => prior.apply(x, lr * o.alphaWeight) : undefined,
+      // The prior's step follows the loop's lr as it is now (a live run may change it).
+      afterStep: prior ? (x) => prior.apply(x, settings.lr * o.alphaWeight) : undefined,
       ...liveLoop(ctx, {
         image: () => param.render(), settings, objectiveEvery: 0, offset, total,
         retune: (v) => ({ lr: Number(v.lr) * levelUnit(model), tvWeight: tvLoopWeight(model, h, w, Number(v.tvWeight), Number(v.tvBeta)), tvBeta: Number(v.tvBeta) }),

@@ -99,7 +99,7 @@ export const neuronVis: Technique<NeuronVisOptions, VisResult> = {
       layer: u.layer, channel: u.channel, neuron: u.pos, preRelu: o.preRelu, layerShape: u.shape, redirectSteps: redirect,
       ...(via ? { optimizedAt: { ...via, why: `${u.layer} has no ReLU of its own: the same value is ${via.layer} channel ${via.channel} after its ReLU, which the first steps redirect` } } : {}),
     };
-    return runVis(ctx, o, 'neuron-vis', maximize(term), info, o.preRelu ? 0 : o.redirectSteps);
+    return runVis(ctx, o, 'neuron-vis', maximize(term), info, redirect);
   },
   present: (r) => presentVis(r),
 };

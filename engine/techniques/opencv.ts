@@ -45,9 +45,12 @@ export interface OpenCv {
   grabCut(img: CvMat, mask: CvMat, rect: object, bgdModel: CvMat, fgdModel: CvMat, iterCount: number, mode: number): void;
 }
 
-interface EmscriptenModule {
+/** The Emscripten module before (or after) its runtime has started. */
+export interface EmscriptenModule {
   then?: (callback: (m: unknown) => void) => void;
   onRuntimeInitialized?: () => void;
+  /** Called by the glue's abort() (a wasm that fails to compile or instantiate), before it throws. */
+  onAbort?: (what: unknown) => void;
   Mat?: unknown;
 }
 
@@ -79,21 +82,34 @@ async function load(): Promise<{ cv: OpenCv }> {
     for (const l of proc?.listeners(ev) ?? []) if (!before.get(ev)!.has(l)) proc!.removeListener(ev, l);
   }
   const m = (mod.default ?? mod) as EmscriptenModule;
-  if (!m.Mat) {
-    await new Promise<void>((ready) => {
-      if (typeof m.then === 'function') m.then(() => ready());
-      else {
-        const old = m.onRuntimeInitialized;
-        m.onRuntimeInitialized = () => {
-          old?.();
-          ready();
-        };
-      }
-    });
-  }
+  await whenReady(m);
   const cv = m as unknown as OpenCv;
   if (typeof cv.grabCut !== 'function') throw new Error('the module has no grabCut (a build without the imgproc module?)');
   return { cv };
+}
+
+/**
+ * Resolves once the module's runtime has started; rejects when the runtime aborts first (its
+ * WebAssembly fails to compile or instantiate: the glue then throws where no caller catches it),
+ * so a caller, e.g. the page's GrabCut worker, reports the failure instead of waiting forever.
+ */
+export function whenReady(m: EmscriptenModule): Promise<void> {
+  if (m.Mat) return Promise.resolve();
+  return new Promise<void>((ready, failed) => {
+    const oldAbort = m.onAbort;
+    m.onAbort = (what) => {
+      oldAbort?.(what);
+      failed(new Error(`its WebAssembly runtime aborted before it started (${String(what)})`));
+    };
+    if (typeof m.then === 'function') m.then(() => ready());
+    else {
+      const old = m.onRuntimeInitialized;
+      m.onRuntimeInitialized = () => {
+        old?.();
+        ready();
+      };
+    }
+  });
 }
 
 /** The package's file, emitted by Vite as an asset of its own. */

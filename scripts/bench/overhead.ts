@@ -3,7 +3,7 @@
 //   npx vite-node scripts/bench/overhead.ts -- [--models squeezenet1_1,googlenet,tinyvgg] [--size N]
 //       [--reps R] [--steps S] [--json]
 //
-// Per model at batch 1 (its own input size unless --size): dispatches per forward and per
+// First the cost of one dispatch alone (a tiny ReLU, 2000 in a row). Then per model at batch 1 (its own input size unless --size): dispatches per forward and per
 // forward + backward (a gradient seed at the logits, into a caller `out`), the CPU time of
 // recording them (the ops and rt.dispatch calls up to the submit, by process.cpuUsage with the GPU
 // idle, so other processes sharing the cores do not inflate it), how many bind groups that recording created
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { loadModel, type Model } from '../../engine/index';
 import { Runtime } from '../../engine/runtime';
 import { Tensor } from '../../engine/tensor';
+import { relu } from '../../engine/ops/relu';
 import { classLogit, loopSettings, maximize, optimize, pixelParam } from '../../engine/techniques/optvis/index';
 
 interface Args {
@@ -138,6 +139,28 @@ async function classVis(model: Model, size: number, steps: number): Promise<{ it
   }
 }
 
+/** The cost of one dispatch alone: ReLU over 64 floats, `count` times (flushed every 256), CPU and wall microseconds each. */
+async function perDispatch(rt: Runtime, count: number): Promise<{ cpuUs: number; wallUs: number }> {
+  const x = Tensor.fromData(rt, new Float32Array(64).map((_, i) => i - 32), [1, 1, 8, 8], 'x');
+  const y = Tensor.empty(rt, [1, 1, 8, 8], 'y');
+  try {
+    const runs = [];
+    for (let r = 0; r < 4; r++) {
+      await rt.sync();
+      const c0 = cpuMs();
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) relu(x, y);
+      const t1 = performance.now();
+      runs.push({ cpuUs: ((cpuMs() - c0) * 1000) / count, wallUs: ((t1 - t0) * 1000) / count });
+    }
+    await rt.sync();
+    return { cpuUs: Math.min(...runs.slice(1).map((r) => r.cpuUs)), wallUs: Math.min(...runs.slice(1).map((r) => r.wallUs)) };
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const rt = await Runtime.create();
@@ -145,6 +168,9 @@ async function main(): Promise<void> {
   const out: unknown[] = [];
   console.log(`adapter: ${rt.describe()}; batch 1; ${args.reps} repeats after a warm-up (record: min, median; wall: median)`);
   try {
+    const one = await perDispatch(rt, 2000);
+    console.log(`one dispatch (ReLU of 64 floats, 2000 in a row): ${one.cpuUs.toFixed(1)} us CPU, ${one.wallUs.toFixed(1)} us wall to record`);
+    out.push({ perDispatch: one });
     for (const name of args.models) {
       const model = await loadModel(rt, join(root, name));
       try {

@@ -208,7 +208,6 @@ export async function runVis(ctx: TechniqueContext, o: VisOptions, technique: st
   const t0 = performance.now();
   const { model } = ctx;
   const plan = visPlan(model, o);
-  const pixel = plan.param === 'pixel';
   const param = makeParam(model, plan.param, { height: plan.height, width: plan.width, init: o.init, seed: o.seed, std: 0.1 });
   try {
     const settings = visSettings(plan, o, redirectSteps);
