@@ -2,8 +2,10 @@
 // converted specs (scripts/bench/browser/cases.ts), starts a Vite server on 127.0.0.1 and
 // headless Chromium (scripts/bench/browser/launch.ts), and the page (scripts/bench/browser/page.ts)
 // times our engine and TF.js's WebGPU backend on the same adapter: every conv / linear layer per
-// kernel variant, the other layer families, and whole networks at batch 1 and --batch, forward
-// and backward. Prints a table and writes results/bench-browser-<timestamp>.json.
+// kernel variant, the other layer families, whole networks at batch 1 and --batch, forward and
+// backward (and forward on ONNX Runtime Web's WebGPU provider), and every technique (one image of
+// each attribution technique, a few steps of each optimization loop; scripts/bench/browser/
+// techniques.ts). Prints a table and writes results/bench-browser-<timestamp>.json.
 
 import { runBrowserBench } from './bench/browser/run';
 

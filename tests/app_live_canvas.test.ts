@@ -5,8 +5,8 @@
 // GPU path there and keeps its device). With the flag, the page's probe passes, a live run draws
 // every iteration from the GPU: frames appear on screen, nothing image-sized is mapped back to the
 // CPU while it streams (mapAsync calls counted by size in the page), no device is lost, and the
-// picture on screen is exactly the read-back path's. A device lost while the GPU path presents
-// turns the page's live views to read-back.
+// picture on screen is exactly the read-back path's. A panel closed mid-run leaves the next run's
+// GPU path working; a device lost while the GPU path presents turns the page's live views to read-back.
 
 import type { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,23 @@ describe('live canvas, GPU path (Chromium --use-angle=swiftshader, WebGPU on Swi
     console.log(`app_live_canvas: GPU vs read-back picture: mean |difference| ${meanDiff.toFixed(2)} levels`);
     expect(meanDiff, 'mean |GPU - read-back| on screen, 8-bit levels').toBeLessThan(MAX_PATH_DIFF);
     expect(await pictureStd(s, CANVAS)).toBeGreaterThan(MIN_PICTURE_STD);
+  });
+
+  it('a panel closed while the GPU path presents: the next live run presents again on the same device', async () => {
+    const s = page();
+    await s.page.evaluate(`void window.cnnvis.open('?technique=class-vis&model=tinyvgg&image=boat_1&steps=2000')`);
+    await until(s, `${LIVE}?.dataset.state === 'running' && ${LIVE}.dataset.path === 'gpu' && Number(${LIVE}.dataset.frames) >= 3`, 'three GPU-path frames', 60_000);
+    // Saliency's panel has no live view: the running one is cancelled and its canvas leaves the page.
+    await s.page.evaluate(`window.cnnvis.open('?technique=saliency&model=tinyvgg&image=boat_1')`);
+    expect(await s.page.evaluate(`${PANEL}.dataset.state`)).toBe('done');
+    expect(await s.page.evaluate(`${LIVE} ?? null`), 'no live view on the saliency panel').toBeNull();
+    await s.page.evaluate(`void window.cnnvis.open('?technique=class-vis&model=tinyvgg&image=boat_1&steps=2000')`);
+    await until(s, `${LIVE}?.dataset.state === 'running' && Number(${LIVE}.dataset.frames) >= 3`, 'three frames of the next run', 60_000);
+    expect(await s.page.evaluate(`${LIVE}.dataset.path`)).toBe('gpu');
+    expect(await pictureStd(s, 'cnn-app >>> cnn-technique-panel >>> cnn-live-run >>> canvas')).toBeGreaterThan(MIN_PICTURE_STD);
+    await s.page.click('cnn-app >>> cnn-technique-panel >>> button.cancel');
+    await until(s, `${PANEL}.dataset.state !== 'running'`, 'cancelling', 15_000);
+    expect(await s.page.evaluate(`${APP}.shadowRoot.querySelector('.notice')?.textContent ?? ''`), 'no device-lost notice').not.toMatch(/lost/);
   });
 
   it('a device lost while the GPU path presents: the page recovers and its live views read back from then on', async () => {

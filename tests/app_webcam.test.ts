@@ -4,7 +4,8 @@
 // WEBCAM_TECHNIQUES: saliency, Grad-CAM, guided backprop, activation maps) is opened by its URL,
 // switched to the webcam, processes more than one camera frame (the panel's data-webcam-frames),
 // shows real pictures, and stops cleanly: the camera track ends, no frame is processed after, the
-// panel is idle again and runs its technique on the picked image as before.
+// panel is idle again and runs its technique on the picked image as before. Stopped while the
+// camera is still opening, the camera is closed as soon as it opens.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, type PageSession } from './helpers/browser';
@@ -113,5 +114,19 @@ describe('webcam mode (Chromium fake camera, WebGPU on SwiftShader)', () => {
     await s.page.click('cnn-app >>> cnn-technique-panel >>> button.run');
     await until(s, `${PANEL}.dataset.state === 'done' && !${PANEL}.webcam`, `${name}: a run on the image after the webcam`, 60_000);
     console.log(`app_webcam: ${name}: ${after} camera frames processed, stopped cleanly`);
+  });
+
+  it('stopped while the camera is still opening, the camera is closed as it opens and no frame runs', async () => {
+    const s = page();
+    await s.page.evaluate(`window.cnnvis.open('?technique=saliency&model=tinyvgg&image=boat_1')`);
+    const streams = (await s.page.evaluate('window.__streams.length')) as number;
+    // Start and stop in one task: getUserMedia has not answered yet.
+    await s.page.evaluate(`(() => { void ${PANEL}.startWebcam(); ${PANEL}.stopWebcam(); })()`);
+    await until(s, `window.__streams.length > ${streams}`, 'the camera opening', 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await s.page.evaluate(`window.__streams.at(-1).getVideoTracks()[0].readyState`), 'the camera track').toBe('ended');
+    expect(await webcamFrames(s), 'camera frames processed after the stop').toBe(0);
+    expect(await s.page.evaluate(`${PANEL}.webcam`)).toBe(false);
+    expect(await s.page.evaluate(`${PANEL}.dataset.state`)).not.toBe('running');
   });
 });

@@ -96,6 +96,8 @@ describe('class-vis', () => {
     expect(loopValue(plan, 'lr', 25)).toBeCloseTo(25 * 255 * sigma, 6);
     expect(loopValue(plan, 'l2', 1e-3)).toBeCloseTo(1e-3 / (255 * sigma) ** 2, 12);
     expect(loopValue(plan, 'blurSigma', 0.5)).toBe(0.5);
+    // A live lr of 0 is the parameterization's default (25), not the lr the run started with.
+    expect(loopValue(visPlan(caffe, parseOptions(classVis, { lr: '10' })), 'lr', 0)).toBeCloseTo(25 * 255 * sigma, 6);
     const ascent = visPlan(model, parseOptions(classVis, {}, 'yosinski3'));
     expect(ascent).toMatchObject({ units: 'level', optimizer: 'ascent' });
     expect(loopValue(ascent, 'lr', 100)).toBeCloseTo(100 / 255 ** 2, 10);

@@ -6,7 +6,8 @@
 //   - a live option changed mid-run reaches the loop's settings at the next step and not before,
 //     mapped as the technique maps it (lr in the loop's units);
 //   - a live run whose options do not change gives the bit-identical result of a plain run, and one
-//     whose live lr differs from the start, the plain run at that lr (inversion's prior included).
+//     whose live lr differs from the start, the plain run at that lr (inversion's prior included);
+//   - options that are not live, moved mid-run, do not reach the running loop.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,5 +118,27 @@ describe('live runs of the iterative techniques', () => {
     let differ = 0;
     for (let i = 0; i < plain.length; i++) if (plain[i] !== live[i]) differ++;
     expect(differ, `${name}: elements that differ from the plain run at lr ${moved.lr}`).toBe(0);
+  });
+
+  // Options that are not live (fool's method and eps, class-vis's optimizer and units) moved
+  // mid-run apply to the next run only: the running loop keeps the run's own.
+  it.each([
+    ['fool', { method: 'ascent', eps: 1 }],
+    ['class-vis', { optimizer: 'ascent', units: 'level', steps: 3 }],
+  ] as const)('%s: options that are not live do not reach the running loop', async (name, others) => {
+    const t = iterative.find((x) => x.name === name)!;
+    const options: Options = { ...defaultOptions(t), ...SMALL[name].o };
+    const ctx = { model, image: t.needsImage ? boat : undefined };
+    const run = async (now: Options) => {
+      const lrs: number[] = [];
+      const r = await t.run({ ...ctx, live: { onStep: (_s, _i, settings) => void lrs.push(settings!.lr), options: () => now } }, options);
+      return { lrs, data: t.present(r, ctx).raw.data };
+    };
+    const { lrs: own, data: plain } = await run(options);
+    const { lrs, data: live } = await run({ ...options, ...others });
+    expect(lrs, `${name}: the loop's lr at each step stays the run's`).toEqual(own);
+    let differ = 0;
+    for (let i = 0; i < plain.length; i++) if (plain[i] !== live[i]) differ++;
+    expect(differ, `${name}: elements that differ from the plain run`).toBe(0);
   });
 });

@@ -128,6 +128,7 @@ export class CnnTechniquePanel extends LitElement {
       this.cancel();
       // The old technique's run, cancelled, may still return (an optimization returns its image so
       // far): it is no longer this panel's, so its result must not land here.
+      this.runId++;
       this.result = null;
       this.error = '';
       this.state = 'idle';

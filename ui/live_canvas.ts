@@ -85,14 +85,13 @@ export async function gpuCanvas(model: Model, canvas: HTMLCanvasElement, ctx: GP
   const uniform = device.createBuffer({ label: 'tensor_to_canvas params', size: 64, usage: UNIFORM | COPY_DST });
   // Should presenting kill the device after all (a probe that passed, a driver that resets), the
   // next runtime's live views read back instead of losing their device again.
-  let presenting = true;
+  // (A run ended by the loss may have disposed its view first: what counts is that it presented.)
   void model.rt.gpu.lost.then(() => {
-    if (presenting && view.frames > 0) lostWhilePresenting = true;
+    if (view.frames > 0) lostWhilePresenting = true;
   });
   const view: LiveCanvas = {
     path: 'gpu', note, frames: 0, readbacks: 0,
     dispose() {
-      presenting = false;
       uniform.destroy();
     },
     async draw(image) {

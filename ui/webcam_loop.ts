@@ -15,6 +15,8 @@ export class WebcamLoop {
   /** One canvas the frames are grabbed through (a new one per frame would churn memory at camera rate). */
   private canvas: HTMLCanvasElement | null = null;
   private running = false;
+  /** Bumped by every stop(): a start() whose number is no longer this one was stopped (maybe while the camera was opening). */
+  private generation = 0;
   /** Frames processed since start(). */
   frames = 0;
 
@@ -38,25 +40,34 @@ export class WebcamLoop {
   /**
    * Open the camera and call `onFrame` on frame after frame until stop(), and `onCount` with the
    * number of frames processed after each; rejects with a message that says what to do when the
-   * camera cannot be opened, or with onFrame's own error.
+   * camera cannot be opened, or with onFrame's own error. A stop() while the camera is still
+   * opening (a permission prompt) closes it as soon as it opens, and start() resolves.
    */
   async start(onFrame: (img: RgbaImage) => Promise<void>, onCount?: (frames: number) => void): Promise<void> {
     this.stop();
+    const generation = this.generation;
+    let stream: MediaStream;
     try {
       if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error('this browser offers no camera access here (it needs https or http://127.0.0.1)'), { name: 'TypeError' });
-      this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
     } catch (e) {
       throw new Error(cameraMessage(e));
     }
+    if (generation !== this.generation) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    this.stream = stream;
     const video = (this.video = document.createElement('video'));
     video.muted = true;
     video.playsInline = true;
-    video.srcObject = this.stream;
+    video.srcObject = stream;
     await video.play();
+    if (generation !== this.generation) return; // stopped meanwhile: stop() closed the stream
     this.running = true;
     this.frames = 0;
     try {
-      while (this.running) {
+      while (this.running && generation === this.generation) {
         const img = this.grab();
         if (img) {
           await onFrame(img);
@@ -66,11 +77,13 @@ export class WebcamLoop {
         await new Promise((r) => setTimeout(r, img ? 0 : 50)); // a macrotask between frames: the page stays responsive
       }
     } finally {
-      this.stop();
+      // A later start() owns the camera now: leave it alone.
+      if (generation === this.generation) this.stop();
     }
   }
 
   stop(): void {
+    this.generation++;
     this.running = false;
     this.stream?.getTracks().forEach((t) => t.stop());
     this.stream = null;

@@ -149,7 +149,8 @@ async function attack(model: Model, start: Tensor, x0: Tensor, target: number, o
       } : undefined,
       ...liveLoop(ctx, {
         image: () => param.render(), settings, objectiveEvery: 0, offset, total: m.steps,
-        retune: (v) => ({ lr: methodStep(model, { ...o, ...v } as FoolOptions).lr }),
+        // Only the live options (lr, alpha) are re-read: the method, eps and steps stay the run's.
+        retune: (v) => ({ lr: methodStep(model, { ...o, lr: Number(v.lr), alpha: Number(v.alpha) }).lr }),
         onStep: o.method === 'fgsm' ? undefined : async () => {
           const logits = await model.readActivation(model.spec.logits);
           let best = 0;

@@ -31,7 +31,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --networks           whole networks: images/second forward and forward+backward
   --techniques         every technique vs the same in TF.js: attribution img/s, optimization it/s
                        (--iters = loop steps per call), gallery features / distances / t-SNE;
-                       --quick: TinyVGG and SqueezeNet at 64 x 64, a 256-dim distance matrix
+                       --quick: TinyVGG only with small counts, a 256-dim distance matrix; with
+                       --model squeezenet|googlenet, that network's attribution size and its smallest
+                       optimization size with the quick counts
   --batch N            the larger batch for FC layers and networks (default 8)
   --weights DIR        converted models (default weights)
   --no-tfjs            our engine only`;

@@ -38,7 +38,7 @@ function parse(argv: readonly string[]): Args {
       return s;
     };
     if (k === '--') continue;
-    else if (k === '--models') a.models = v().split(',');
+    else if (k === '--models') a.models = v().split(',').filter((m) => m && m !== 'none');
     else if (k === '--size') a.size = Number(v());
     else if (k === '--reps') a.reps = Number(v());
     else if (k === '--steps') a.steps = Number(v());

@@ -116,13 +116,16 @@ export interface VisPlan {
   unit: number;
 }
 
+/** lr 0: the parameterization's default (CS231n's 25 for pixels, Lucid's Adam 0.05 for Fourier). */
+const DEFAULT_LR: Record<ParamKind, number> = { pixel: 25, fourier: 0.05 };
+
 export function visPlan(model: Model, o: VisOptions): VisPlan {
   const fourier = o.param === 'fourier';
   const set = o.transforms === 'auto' ? (fourier ? 'lucid' : 'jitter') : o.transforms;
   return {
     param: o.param,
     steps: o.steps || (fourier ? 512 : 100),
-    lr: o.lr || (fourier ? 0.05 : 25),
+    lr: o.lr || DEFAULT_LR[o.param],
     optimizer: o.optimizer === 'auto' ? (fourier ? 'adam' : 'l2norm') : o.optimizer,
     height: o.size || model.spec.input.height,
     width: o.size || model.spec.input.width,
@@ -146,7 +149,7 @@ export const VIS_LIVE_OPTIONS = ['lr', ...PIXEL_SETTINGS] as const;
  */
 export function loopValue(plan: VisPlan, name: string, value: number): number {
   const u = plan.unit;
-  if (name === 'lr') return (value || plan.lr) * (plan.optimizer === 'ascent' ? u * u : u);
+  if (name === 'lr') return (value || DEFAULT_LR[plan.param]) * (plan.optimizer === 'ascent' ? u * u : u);
   if (plan.param !== 'pixel') return 0;
   return name === 'l2' ? value / (u * u) : value;
 }

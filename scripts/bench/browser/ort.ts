@@ -57,7 +57,8 @@ export async function openOrt(spec: ModelSpec, weights: Uint8Array, file: string
   const saved = { warn: console.warn, log: console.log, error: console.error };
   const grab = (to: (...a: unknown[]) => void) => (...a: unknown[]) => {
     const s = a.map(String).join(' ');
-    if (/onnxruntime|\[W:|\[E:/.test(s)) warnings.push(s.slice(0, 300));
+    // ORT colours its log lines with ANSI escapes.
+    if (/onnxruntime|\[W:|\[E:/.test(s)) warnings.push(s.replace(/\x1b\[[0-9;]*m/g, '').slice(0, 300));
     to(...a);
   };
   console.warn = grab(saved.warn);
@@ -135,14 +136,12 @@ export async function ortForward(
   let data: Float32Array<ArrayBuffer>;
   let diff: number | null = null;
   let scale = 0;
-  let ours = new Float32Array(0);
-  let theirs = new Float32Array(0);
   const note = net.warnings.length ? net.warnings.join(' | ') : undefined;
   try {
     data = new Float32Array(await input.read());
     model.forward(input);
-    ours = await model.readActivation(net.spec.logits);
-    theirs = await ortLogits(net, data, shape);
+    const ours = await model.readActivation(net.spec.logits);
+    const theirs = await ortLogits(net, data, shape);
     if (theirs.length !== ours.length) throw new Error(`ORT logits have ${theirs.length} values, ours ${ours.length}`);
     diff = 0;
     for (let i = 0; i < ours.length; i++) {
@@ -152,8 +151,7 @@ export async function ortForward(
   } catch (e) {
     return { ort: failed(`logits check failed: ${short(e)}`), ortMaxAbsDiff: null, ortNote: note };
   }
-  const dbg = `DEBUG equal ${Array.from(ours).filter((v, i) => v === theirs[i]).length} of ${ours.length}; ours ${Array.from(ours.slice(0, 3))} ort ${Array.from(theirs.slice(0, 3))}; same object ${(ours as unknown) === theirs}`;
-  return { ort: await time(() => ortRunner(net, data, shape)), ortMaxAbsDiff: diff, ortMaxAbsLogit: scale, ortNote: [note, dbg].filter(Boolean).join(' | ') };
+  return { ort: await time(() => ortRunner(net, data, shape)), ortMaxAbsDiff: diff, ortMaxAbsLogit: scale, ortNote: note };
 }
 
 export async function closeOrt(side: OrtSide | null): Promise<void> {
