@@ -14,10 +14,23 @@ export interface GpuHandle {
    * (rt.profile) writes timestamps; ordinary dispatches never do.
    */
   timestamps: boolean;
+  /** Optional WebGPU features the device was created with (kernel variants are filtered on them). */
+  features: DeviceFeatures;
   /** Set once the device is lost; every later call on the runtime reports it. */
   lostReason: string | null;
   /** Resolves when the device is lost (with the reason). */
   lost: Promise<string>;
+}
+
+export interface DeviceFeatures {
+  /**
+   * 'subgroups' is on: WGSL may `enable subgroups;` (subgroupAdd, ...). Requested whenever the
+   * adapter has it, unless DeviceOptions.subgroups is false.
+   */
+  subgroups: boolean;
+  /** The adapter's subgroup size range (adapter.info.subgroupMinSize / MaxSize), 0 when unknown. */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
 }
 
 export interface DeviceOptions {
@@ -30,6 +43,11 @@ export interface DeviceOptions {
    * 128 MiB, maxBufferSize 256 MiB), as many real adapters do; tests use it to prove kernels fit.
    */
   limits?: 'adapter' | 'default';
+  /**
+   * false: do not request 'subgroups' even when the adapter has it (as on adapters that lack it;
+   * tests use it to check that subgroup variants are not offered). Default: request it when offered.
+   */
+  subgroups?: boolean;
 }
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -90,9 +108,13 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuHandle>
 
   const l = adapter.limits;
   const timestamps = adapter.features.has('timestamp-query');
+  const subgroups = options.subgroups !== false && adapter.features.has('subgroups');
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (timestamps) requiredFeatures.push('timestamp-query');
+  if (subgroups) requiredFeatures.push('subgroups' as GPUFeatureName);
   const device = await adapter.requestDevice({
     label: 'cnnvis',
-    requiredFeatures: timestamps ? ['timestamp-query'] : [],
+    requiredFeatures,
     requiredLimits: options.limits === 'default' ? {} : {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
@@ -105,6 +127,7 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuHandle>
     },
   });
   const info = adapter.info;
+  const sizes = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const handle: GpuHandle = {
     device,
     adapterInfo: {
@@ -115,6 +138,11 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuHandle>
     },
     kind: options.kind ?? classify(info),
     timestamps,
+    features: {
+      subgroups: subgroups && device.features.has('subgroups'),
+      subgroupMinSize: subgroups ? sizes.subgroupMinSize ?? 0 : 0,
+      subgroupMaxSize: subgroups ? sizes.subgroupMaxSize ?? 0 : 0,
+    },
     lostReason: null,
     lost: device.lost.then((e) => {
       handle.lostReason = `${e.reason}: ${e.message}`;

@@ -3,6 +3,7 @@
 
 import registerCode from '../../shaders/linear.wgsl?raw';
 import gemvCode from '../../shaders/linear_gemv.wgsl?raw';
+import gemvSubgroupCode from '../../shaders/linear_gemv_subgroup.wgsl?raw';
 import tiledCode from '../../shaders/linear_tiled.wgsl?raw';
 import backwardInputCode from '../../shaders/linear_backward_input.wgsl?raw';
 import backwardWeightsCode from '../../shaders/linear_backward_weights.wgsl?raw';
@@ -14,16 +15,28 @@ import { dispatchSumStack } from './sum';
 /**
  * 'register': register-tiled GEMV/GEMM with no workgroup memory (CPU adapters);
  * 'gemv': coalesced workgroup-per-rows GEMV for small batches on GPUs;
- * 'tiled': workgroup-memory GEMM tiles for larger batches on GPUs.
- * The backward passes have two paths: 'register' keeps the CPU kernels, 'gemv' and 'tiled' both
- * use the GPU ones (split-K backward to the input, column-coalesced backward to the weights).
+ * 'tiled': workgroup-memory GEMM tiles for larger batches on GPUs;
+ * 'gemv_subgroup': the GEMV with one subgroup per output row reduced by subgroupAdd (only on
+ * devices with the 'subgroups' feature: see linearVariantsFor; autotuning decides whether it wins).
+ * The backward passes have two paths: 'register' keeps the CPU kernels, the others all use the GPU
+ * ones (split-K backward to the input, column-coalesced backward to the weights).
  */
-export const LINEAR_VARIANTS = ['register', 'tiled', 'gemv'] as const;
+export const LINEAR_VARIANTS = ['register', 'tiled', 'gemv', 'gemv_subgroup'] as const;
 export type LinearVariant = (typeof LINEAR_VARIANTS)[number];
+/** Variants that need a device feature (engine/device.ts DeviceFeatures), by variant. */
+const NEEDS: Partial<Record<LinearVariant, 'subgroups'>> = { gemv_subgroup: 'subgroups' };
+
+/** The variants this runtime's device can run (what benchmarks and autotuning should try). */
+export function linearVariantsFor(rt: Runtime): LinearVariant[] {
+  return LINEAR_VARIANTS.filter((v) => !NEEDS[v] || rt.gpu.features[NEEDS[v]]);
+}
 
 export const linearRegisterKernel = defineKernel({ name: 'linear', code: registerCode, entryPoints: ['forward'], variants: LINEAR_VARIANTS });
 export const linearTiledKernel = defineKernel({ name: 'linear_tiled', code: tiledCode, entryPoints: ['forward'], variants: LINEAR_VARIANTS });
 export const linearGemvKernel = defineKernel({ name: 'linear_gemv', code: gemvCode, entryPoints: ['forward', 'forward_vec4'], variants: LINEAR_VARIANTS });
+export const linearGemvSubgroupKernel = defineKernel({
+  name: 'linear_gemv_subgroup', code: gemvSubgroupCode, entryPoints: ['forward', 'forward_vec4'], variants: LINEAR_VARIANTS,
+});
 export const linearBackwardInputKernel = defineKernel({ name: 'linear_backward_input', code: backwardInputCode, entryPoints: ['main', 'split_k', 'split_k_vec4'] });
 export const linearBackwardWeightsKernel = defineKernel({
   name: 'linear_backward_weights',
@@ -51,6 +64,8 @@ const gpuSamples = (n: number): number => Math.min(8, 2 ** Math.ceil(Math.log2(n
  * workgroups and the batch is large enough that halving the re-reads of x matters.
  */
 const gemvRows = (n: number, outF: number): number => (n > 2 && outF / 8 >= 512 ? 8 : 4);
+/** Output rows per gemv_subgroup workgroup (each taken whole by one subgroup of its 64 lanes). */
+const SUBGROUP_ROWS = 16;
 /** Split-K sizing for the GPU backward to the input: aim for this many workgroups... */
 const SPLIT_TARGET_WORKGROUPS = 1024;
 /** ...but give each split at least this many rows of w. */
@@ -65,6 +80,10 @@ const COLS = 256;
 export function linearVariant(rt: Runtime, n: number): LinearVariant {
   const v = rt.variant<LinearVariant>('linear', { cpu: 'register', gpu: n <= GEMV_MAX_BATCH ? 'gemv' : 'tiled' });
   if (!LINEAR_VARIANTS.includes(v)) throw new Error(`linear: unknown variant '${v}' (${LINEAR_VARIANTS.join(', ')})`);
+  const need = NEEDS[v];
+  if (need && !rt.gpu.features[need]) {
+    throw new Error(`linear: variant '${v}' needs the WebGPU feature '${need}', which this device does not have (${rt.describe()}); variants here: ${linearVariantsFor(rt).join(', ')}`);
+  }
   return v;
 }
 
@@ -114,7 +133,12 @@ function linearBlock(rt: Runtime, x: Tensor, w: Tensor, b: Tensor | null, y: Ten
   const resources = { params, x, w, b: b ?? w, y, x4: x, w4: w };
   const variant = linearVariant(rt, n);
   const c = cost(2 * n * inF * outF, [x, w, b, y], variant);
-  if (variant === 'gemv') {
+  if (variant === 'gemv_subgroup') {
+    const NB = gpuSamples(n);
+    const entryPoint = xAligned(x) && aligned4(w.base) ? 'forward_vec4' : 'forward';
+    const program = rt.program({ ...linearGemvSubgroupKernel, entryPoint, constants: { R: SUBGROUP_ROWS, NB } });
+    dispatchFolded(rt, program, resources, [Math.ceil(outF / SUBGROUP_ROWS), Math.ceil(n / NB)], c);
+  } else if (variant === 'gemv') {
     const [R, NB] = [gemvRows(n, outF), gpuSamples(n)];
     const entryPoint = xAligned(x) && aligned4(w.base) ? 'forward_vec4' : 'forward';
     dispatchFolded(rt, rt.program({ ...linearGemvKernel, entryPoint, constants: { R, NB } }), resources, [Math.ceil(outF / R), Math.ceil(n / NB)], c);

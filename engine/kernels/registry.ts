@@ -7,7 +7,7 @@ import { conv2dBackwardInputKernel, conv2dBackwardWeightsKernel, conv2dKernel } 
 import { elementwiseKernel } from './elementwise';
 import { gaussianBlurKernel, imageToTensorKernel, tensorToImageKernel } from './image';
 import type { KernelDef } from './kernel';
-import { linearBackwardInputKernel, linearBackwardWeightsKernel, linearGemvKernel, linearRegisterKernel, linearTiledKernel } from './linear';
+import { linearBackwardInputKernel, linearBackwardWeightsKernel, linearGemvKernel, linearGemvSubgroupKernel, linearRegisterKernel, linearTiledKernel } from './linear';
 import { lrnBackwardKernel, lrnKernel } from './lrn';
 import { avgPoolBackwardKernel, avgPoolKernel, maxPoolBackwardKernel, maxPoolKernel } from './pool';
 import { reduceKernel } from './reduce';
@@ -31,6 +31,7 @@ export const KERNELS: readonly KernelDef[] = [
   linearRegisterKernel,
   linearTiledKernel,
   linearGemvKernel,
+  linearGemvSubgroupKernel,
   linearBackwardInputKernel,
   linearBackwardWeightsKernel,
   reluForwardKernel,

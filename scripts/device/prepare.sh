@@ -19,7 +19,7 @@ cp node_modules/webgpu/package.json node_modules/webgpu/index.js .devicebin/node
 # The rest of node_modules, less what the GPU machine cannot use (browsers, typings, source maps):
 # enough for Vitest, vite-node and TF.js there (~15 MB compressed).
 [ -f .devicebin/node_modules.tar.xz ] || tar -cf - --exclude='node_modules/webgpu' --exclude='node_modules/typescript' \
-  --exclude='node_modules/puppeteer-core' --exclude='node_modules/chromium-bidi' --exclude='node_modules/devtools-protocol' \
+  --exclude='node_modules/onnxruntime-web' --exclude='node_modules/onnxruntime-common' --exclude='node_modules/puppeteer-core' --exclude='node_modules/chromium-bidi' --exclude='node_modules/devtools-protocol' \
   --exclude='node_modules/@types' --exclude='*.map' --exclude='node_modules/@tensorflow/*/dist/tf-*.js' node_modules \
   | xz -T0 -6 > .devicebin/node_modules.tar.xz
 # The layer benchmark reads layer shapes from the real prototxts (a few KB).
