@@ -152,9 +152,12 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuHandle>
   return handle;
 }
 
-/** A one-line description of the adapter for logs and benchmark tables. */
+/** A one-line description of the adapter for logs and benchmark tables, e.g. '... (cpu variants, subgroups 4)'. */
 export function describeAdapter(h: GpuHandle): string {
   const i = h.adapterInfo;
   const parts = [i.vendor, i.architecture, i.description || i.device].filter((s) => s);
-  return `${parts.join(' / ') || 'unknown adapter'} (${h.kind} variants)`;
+  const f = h.features;
+  const sizes = f.subgroupMinSize === f.subgroupMaxSize ? `${f.subgroupMinSize}` : `${f.subgroupMinSize}-${f.subgroupMaxSize}`;
+  const subgroups = f.subgroups ? `, subgroups${f.subgroupMaxSize ? ` ${sizes}` : ''}` : '';
+  return `${parts.join(' / ') || 'unknown adapter'} (${h.kind} variants${subgroups})`;
 }

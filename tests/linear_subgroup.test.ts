@@ -45,6 +45,7 @@ describe('linear forward, variant gemv_subgroup', () => {
     expect(rt.gpu.features.subgroups).toBe(true);
     expect(linearVariantsFor(rt)).toEqual([...LINEAR_VARIANTS]);
     expect(linearVariant(rt, 1)).toBe('gemv_subgroup');
+    expect(rt.describe()).toMatch(/variants, subgroups \d+(-\d+)?\)$/);
   });
 
   it.each(GRID)('N %i, In %i -> Out %i: with bias and relu, bias only, neither', async (n, inF, outF) => {
@@ -86,6 +87,7 @@ describe('linear variants without the subgroups feature', () => {
     const rt = await withoutSubgroups;
     expect(rt.gpu.features.subgroups).toBe(false);
     expect(rt.device.features.has('subgroups')).toBe(false);
+    expect(rt.describe()).toMatch(/ variants\)$/);
     expect(linearVariantsFor(rt)).toEqual(LINEAR_VARIANTS.filter((v) => v !== 'gemv_subgroup'));
   });
 

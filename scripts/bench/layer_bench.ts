@@ -4,7 +4,7 @@
 import type { BenchContext } from './context';
 import { layerData } from './data';
 import { flops, id, shapeText, type BenchLayer, type Direction } from './layers';
-import { familyOf, ourLayer, VARIANTS } from './ours';
+import { familyOf, ourLayer, variantsFor } from './ours';
 import { geomean, layerHeader, layerLine, type LayerRow, type Timing } from './report';
 import { tfLayer } from './tfjs';
 import { gflops, measure, type Timed } from './timing';
@@ -32,7 +32,7 @@ async function timeRunner(make: () => Timed & { dispose(): void }, ctx: BenchCon
 
 export function estimateSeconds(layers: readonly BenchLayer[], ctx: BenchContext): number {
   const runs = ctx.timing.warmup + ctx.timing.iters * ctx.timing.repeats;
-  const engines = (l: BenchLayer) => VARIANTS[familyOf(l)].length + (ctx.tf ? 1 : 0);
+  const engines = (l: BenchLayer) => variantsFor(ctx.rt, familyOf(l)).length + (ctx.tf ? 1 : 0);
   const a = ASSUMED[ctx.rt.kind];
   return layers.reduce((s, l) => s + 2 * engines(l) * (flops(l) * runs / (a.gflops * 1e9) + a.overheadS), 0);
 }
@@ -42,7 +42,7 @@ export async function runLayerBench(layers: readonly BenchLayer[], ctx: BenchCon
   let printedFamily: string | null = null;
   for (const l of layers) {
     const family = familyOf(l);
-    const variants = VARIANTS[family];
+    const variants = variantsFor(ctx.rt, family);
     if (printedFamily !== family) {
       log(`\n${family} (default variant on this adapter: ${ctx.defaults[family]})`);
       log(layerHeader(variants));

@@ -3,7 +3,7 @@
 // adapter), plus the variant the adapter gets by default.
 
 import { CONV2D_VARIANTS } from '../../engine/kernels/conv2d';
-import { LINEAR_VARIANTS } from '../../engine/kernels/linear';
+import { linearVariantsFor } from '../../engine/kernels/linear';
 import { conv2d, conv2dBackwardInput, type Conv2dParams } from '../../engine/ops/conv2d';
 import { linear, linearBackwardInput } from '../../engine/ops/linear';
 import { Runtime } from '../../engine/runtime';
@@ -16,7 +16,10 @@ export type Family = 'conv2d' | 'linear';
 
 export const familyOf = (l: BenchLayer): Family => (l.conv ? 'conv2d' : 'linear');
 
-export const VARIANTS: Record<Family, readonly string[]> = { conv2d: CONV2D_VARIANTS, linear: LINEAR_VARIANTS };
+/** The variants of a family this runtime's device can run (gemv_subgroup needs the 'subgroups' feature). */
+export function variantsFor(rt: Runtime, family: Family): readonly string[] {
+  return family === 'conv2d' ? CONV2D_VARIANTS : linearVariantsFor(rt);
+}
 
 /** A timed layer on our engine; output() reads the last result back (dense NCHW). */
 export interface OurLayerRunner extends Timed {

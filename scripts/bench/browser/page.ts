@@ -15,7 +15,7 @@ import type { Runtime } from '../../../engine/runtime';
 import { createContext, type BenchContext } from '../context';
 import { layerData, wShape, xShape, yShape } from '../data';
 import type { BenchLayer, Direction } from '../layers';
-import { familyOf, ourLayer, VARIANTS } from '../ours';
+import { familyOf, ourLayer, variantsFor } from '../ours';
 import { buildTfNetwork } from '../tf_network';
 import { tfLayer, type Tf } from '../tfjs';
 import { networkBatch, ourNetworkRunner, PASSES, tfNetworkRunner } from '../network_runners';
@@ -106,7 +106,7 @@ async function layerRows(ctx: BenchContext, layers: readonly LayerCase[], rows: 
     for (const dir of ['forward', 'backward'] as Direction[]) {
       const data = layerData(l);
       const variants: Record<string, EngineTiming> = {};
-      for (const v of VARIANTS[family]) {
+      for (const v of variantsFor(ctx.rt, family)) {
         const rt = await ctx.runtimeFor(family, v);
         variants[v] = await timeEngine(() => ourLayer(rt, l, dir, data), ctx.timing, ourClock(rt), f, bytes);
       }
