@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TECHNIQUES } from '../engine/techniques/index';
-import { openPage, REPO_ROOT, type PageSession } from './helpers/browser';
+import { openPage, REPO_ROOT, pollPage, type PageSession } from './helpers/browser';
 import { SMALL } from './helpers/panels';
 
 const SHOTS = join(REPO_ROOT, 'results', 'screenshots');
@@ -28,13 +28,7 @@ function page(): PageSession {
 }
 
 /** Poll `predicate` in the page (console errors are expected in the error-state tests). */
-async function until(s: PageSession, predicate: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await s.page.evaluate(predicate))) {
-    if (Date.now() > end) throw new Error(`app test: ${what} did not happen within ${timeoutMs} ms; page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (s: PageSession, predicate: string, what: string, timeoutMs = 60_000) => pollPage(s, 'app test', predicate, what, { timeoutMs });
 
 async function shot(s: PageSession, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });

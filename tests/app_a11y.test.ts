@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SerializedAXNode } from 'puppeteer-core';
 import { TECHNIQUES } from '../engine/techniques/index';
-import { openPage, type PageSession } from './helpers/browser';
+import { openPage, pollPage, type PageSession } from './helpers/browser';
 import { SMALL } from './helpers/panels';
 
 const APP = "document.querySelector('cnn-app')";
@@ -57,13 +57,7 @@ async function openPanel(s: PageSession, name: string): Promise<void> {
 }
 
 /** Poll `predicate` in the page (console errors of a technique are not this test's subject). */
-async function until(s: PageSession, predicate: string, what: string, timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await s.page.evaluate(predicate))) {
-    if (Date.now() > end) throw new Error(`app_a11y test: ${what} did not happen within ${timeoutMs} ms; page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (s: PageSession, predicate: string, what: string, timeoutMs = 90_000) => pollPage(s, 'app_a11y test', predicate, what, { timeoutMs });
 
 beforeAll(async () => {
   session = await openPage('/?model=tinyvgg&image=koala_1');

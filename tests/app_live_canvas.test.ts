@@ -10,7 +10,7 @@
 
 import type { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, type PageSession } from './helpers/browser';
+import { openPage, pollPage, type PageSession } from './helpers/browser';
 import { elementShot, luminanceStd, pictureStd } from './helpers/screen';
 
 /** A picture is "real" when its luminance varies by more than this (0..255 scale). */
@@ -33,13 +33,7 @@ function page(): PageSession {
   return session;
 }
 
-async function until(s: PageSession, predicate: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await s.page.evaluate(predicate))) {
-    if (Date.now() > end) throw new Error(`app_live_canvas test: ${what} did not happen within ${timeoutMs} ms; page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (s: PageSession, predicate: string, what: string, timeoutMs = 60_000) => pollPage(s, 'app_live_canvas test', predicate, what, { timeoutMs, every: 50 });
 
 /** Mean |a - b| over the RGB channels of two pictures of one size, 8-bit levels. */
 function meanDifference(a: PNG, b: PNG): number {

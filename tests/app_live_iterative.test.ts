@@ -6,7 +6,7 @@
 // done with a real picture on the live canvas and in the result's views.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, type PageSession } from './helpers/browser';
+import { openPage, pollPage, type PageSession } from './helpers/browser';
 import { pictureStd } from './helpers/screen';
 
 /** A picture is "real" when its luminance varies by more than this (0..255 scale). */
@@ -49,16 +49,7 @@ function page(): PageSession {
   return session;
 }
 
-async function until(s: PageSession, predicate: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await s.page.evaluate(predicate))) {
-    if (Date.now() > end) {
-      const state = await s.page.evaluate(`JSON.stringify({ panel: ${PANEL}?.dataset.state, live: ${LIVE}?.dataset, alert: ${PANEL}?.shadowRoot.querySelector('[role=alert]')?.textContent })`);
-      throw new Error(`app_live_iterative test: ${what} did not happen within ${timeoutMs} ms (${state}); page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (s: PageSession, predicate: string, what: string, timeoutMs = 60_000) => pollPage(s, 'app_live_iterative test', predicate, what, { timeoutMs, every: 50, state: `{ panel: ${PANEL}?.dataset.state, live: ${LIVE}?.dataset, alert: ${PANEL}?.shadowRoot.querySelector('[role=alert]')?.textContent }` });
 
 const frames = async (s: PageSession) => Number(await s.page.evaluate(`${LIVE}.dataset.frames`));
 

@@ -20,15 +20,10 @@ import { cpus, loadavg } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDPSession } from 'puppeteer-core';
 import { TECHNIQUES } from '../engine/techniques/index';
-import { openPage, type PageSession } from './helpers/browser';
+import { openPage, pollPage, type PageSession } from './helpers/browser';
+import { expectNoLongTask, longest, MAX_TASK_MS, traced, type Task } from './helpers/longtasks';
 import { SMALL } from './helpers/panels';
 
-/** The issue's budget: no main-thread task over this while a technique runs (ms). */
-const MAX_TASK_MS = 100;
-/** A task whose wall time exceeds its CPU time by more than this (ms) stood waiting for a core. */
-const PREEMPTED_MS = 20;
-/** The trace categories with the main thread's tasks (RunTask, with thread time) and the thread names. */
-const TRACE_CATEGORIES = ['disabled-by-default-devtools.timeline', '__metadata'];
 /** Each panel's run on SwiftShader at the small settings of tests/helpers/panels.ts takes seconds; this is its ceiling. */
 const RUN_TIMEOUT_MS = 120_000;
 const PROFILE = !!process.env.CNNVIS_LONGTASK_PROFILE;
@@ -36,9 +31,6 @@ const PROFILE = !!process.env.CNNVIS_LONGTASK_PROFILE;
 const APP = "document.querySelector('cnn-app')";
 const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
 const INSPECTOR = `${APP}.shadowRoot.querySelector('cnn-inspector')`;
-
-/** One main-thread task: start (ms from the trace's first task), wall time and thread CPU time (ms). */
-interface Task { start: number; wall: number; cpu: number }
 
 interface Row { panel: string; wallMs: number; cpuMs: number; tasks: number; runMs: number; state: string; hot: string }
 
@@ -50,49 +42,13 @@ function page(): PageSession {
   return session;
 }
 
-async function until(s: PageSession, predicate: string, what: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await s.page.evaluate(predicate))) {
-    if (Date.now() > end) throw new Error(`app_longtasks test: ${what} did not happen within ${timeoutMs} ms; page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-interface TraceEvent { name: string; ph: string; pid: number; tid: number; ts: number; dur?: number; tdur?: number; args?: { name?: string } }
-
-/** The tasks of the page's main threads (CrRendererMain of the 'Renderer' processes) in a trace. */
-function mainThreadTasks(events: TraceEvent[]): Task[] {
-  const renderers = new Set(events.filter((e) => e.name === 'process_name' && e.args?.name === 'Renderer').map((e) => e.pid));
-  const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && renderers.has(e.pid)).map((e) => `${e.pid}:${e.tid}`));
-  const runs = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && main.has(`${e.pid}:${e.tid}`));
-  if (runs.length === 0) throw new Error('app_longtasks test: the trace holds no RunTask event of the page\'s main thread');
-  if (runs.every((e) => e.tdur === undefined)) throw new Error('app_longtasks test: the trace has no thread times (tdur): this platform cannot tell CPU time from wall time');
-  const t0 = Math.min(...runs.map((e) => e.ts));
-  // A task without a thread time (Chrome leaves it out on tasks of a microsecond or so) counts its wall time as CPU time.
-  return runs.map((e) => ({ start: (e.ts - t0) / 1000, wall: (e.dur ?? 0) / 1000, cpu: (e.tdur ?? e.dur ?? 0) / 1000 }));
-}
-
-/** Run `fn` with the browser tracing; the main-thread tasks it took. */
-async function traced(s: PageSession, fn: () => Promise<void>): Promise<Task[]> {
-  await s.page.tracing.start({ categories: TRACE_CATEGORIES });
-  let trace: Uint8Array | undefined;
-  try {
-    await fn();
-  } finally {
-    trace = await s.page.tracing.stop();
-  }
-  if (!trace) throw new Error('app_longtasks test: tracing returned nothing');
-  return mainThreadTasks((JSON.parse(Buffer.from(trace).toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents);
-}
+const until = (s: PageSession, predicate: string, what: string, timeoutMs: number) => pollPage(s, 'app_longtasks test', predicate, what, { timeoutMs });
 
 /** Check a run's tasks against the bound and add its row to the table. */
 function record(panel: string, tasks: Task[], runMs: number, state: string, hot: string): void {
-  const cpu = Math.max(0, ...tasks.map((t) => t.cpu));
-  const unpreempted = tasks.filter((t) => t.wall - t.cpu <= PREEMPTED_MS);
-  rows.push({ panel, wallMs: Math.max(0, ...tasks.map((t) => t.wall)), cpuMs: cpu, tasks: tasks.filter((t) => t.wall > 50).length, runMs, state, hot });
-  const long = tasks.filter((t) => t.wall > 50 || t.cpu > 50).map((t) => `[${t.start.toFixed(0)} ms: wall ${t.wall.toFixed(0)}, cpu ${t.cpu.toFixed(0)}]`).join(' ');
-  expect(cpu, `${panel}: longest main-thread task (CPU ms); tasks over 50 ms: ${long}`).toBeLessThanOrEqual(MAX_TASK_MS);
-  expect(Math.max(0, ...unpreempted.map((t) => t.wall)), `${panel}: longest main-thread task not preempted (wall ms); tasks over 50 ms: ${long}`).toBeLessThanOrEqual(MAX_TASK_MS);
+  const l = longest(tasks);
+  rows.push({ panel, wallMs: l.wall, cpuMs: l.cpu, tasks: tasks.filter((t) => t.wall > 50).length, runMs, state, hot });
+  expectNoLongTask(panel, tasks);
 }
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }

@@ -8,7 +8,7 @@
 // camera is still opening, the camera is closed as soon as it opens.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, type PageSession } from './helpers/browser';
+import { openPage, pollPage, type PageSession } from './helpers/browser';
 
 /** Camera frames each technique must process before it is stopped. */
 const MIN_FRAMES = 3;
@@ -27,16 +27,7 @@ function page(): PageSession {
   return session;
 }
 
-async function until(s: PageSession, predicate: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await s.page.evaluate(predicate))) {
-    if (Date.now() > end) {
-      const state = await s.page.evaluate(`JSON.stringify({ state: ${PANEL}?.dataset.state, frames: ${PANEL}?.dataset.webcamFrames, alert: ${PANEL}?.shadowRoot.querySelector('[role=alert]')?.textContent })`);
-      throw new Error(`app_webcam test: ${what} did not happen within ${timeoutMs} ms (${state}); page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (s: PageSession, predicate: string, what: string, timeoutMs = 60_000) => pollPage(s, 'app_webcam test', predicate, what, { timeoutMs, every: 50, state: `{ state: ${PANEL}?.dataset.state, frames: ${PANEL}?.dataset.webcamFrames, alert: ${PANEL}?.shadowRoot.querySelector('[role=alert]')?.textContent }` });
 
 /** Luminance standard deviation of each result view's canvas (its own pixels). */
 function viewStds(s: PageSession): Promise<number[]> {

@@ -135,3 +135,28 @@ export async function waitInPage(s: PageSession, predicate: string, what: string
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+export interface PollOptions {
+  timeoutMs?: number;
+  /** Milliseconds between polls. */
+  every?: number;
+  /** A JS expression evaluated in the page on timeout, JSON-stringified into the error (the page's state). */
+  state?: string;
+}
+
+/**
+ * Poll `predicate` in the page until it holds. Unlike waitInPage, console errors do not stop it
+ * (the error-state tests expect them); on timeout the error says `${label}: ${what}`, the page's
+ * state when asked, and the page's last errors.
+ */
+export async function pollPage(s: PageSession, label: string, predicate: string, what: string, o: PollOptions = {}): Promise<void> {
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const end = Date.now() + timeoutMs;
+  while (!(await s.page.evaluate(predicate))) {
+    if (Date.now() > end) {
+      const state = o.state ? ` (${await s.page.evaluate(`JSON.stringify(${o.state})`)})` : '';
+      throw new Error(`${label}: ${what} did not happen within ${timeoutMs} ms${state}; page errors:\n  ${s.pageErrors.slice(-5).join('\n  ')}`);
+    }
+    await new Promise((r) => setTimeout(r, o.every ?? 100));
+  }
+}
