@@ -90,7 +90,8 @@ async function nodeAdapter(pp?: GPUPowerPreference): Promise<GPUAdapter | null> 
   return (await nodeGpu()).requestAdapter({ powerPreference: pp });
 }
 
-function classify(info: GPUAdapterInfo): AdapterKind {
+/** 'cpu' for software adapters (SwiftShader, llvmpipe, WARP, fallback adapters), else 'gpu'. */
+export function adapterKind(info: GPUAdapterInfo): AdapterKind {
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
   const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter;
   return fallback || /swiftshader|llvmpipe|lavapipe|warp|software/.test(text) ? 'cpu' : 'gpu';
@@ -136,7 +137,7 @@ export async function createGpu(options: DeviceOptions = {}): Promise<GpuHandle>
       device: info.device,
       description: info.description,
     },
-    kind: options.kind ?? classify(info),
+    kind: options.kind ?? adapterKind(info),
     timestamps,
     features: {
       subgroups: subgroups && device.features.has('subgroups'),

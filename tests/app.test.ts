@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TECHNIQUES } from '../engine/techniques/index';
 import { openPage, REPO_ROOT, pollPage, type PageSession } from './helpers/browser';
 import { SMALL } from './helpers/panels';
+import { viewCanvasStats } from './helpers/screen';
 
 const SHOTS = join(REPO_ROOT, 'results', 'screenshots');
 /** A picture is "real" when its luminance varies by more than this (0..255 scale). */
@@ -35,22 +36,7 @@ async function shot(s: PageSession, name: string): Promise<void> {
   await s.page.screenshot({ path: join(SHOTS, `${name}.png`) as `${string}.png`, fullPage: true });
 }
 
-interface CanvasStats { width: number; height: number; std: number; alpha: number }
-
-/** Size, luminance standard deviation and mean alpha of each view canvas of the panel. */
-function canvasStats(s: PageSession): Promise<CanvasStats[]> {
-  return s.page.evaluate(`[...${PANEL}.shadowRoot.querySelectorAll('cnn-view')].map((v) => {
-    const c = v.shadowRoot.querySelector('canvas');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let s = 0, s2 = 0, a = 0;
-    const n = c.width * c.height;
-    for (let i = 0; i < d.length; i += 4) {
-      const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-      s += y; s2 += y * y; a += d[i + 3];
-    }
-    return { width: c.width, height: c.height, std: Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)), alpha: a / n };
-  })`) as Promise<CanvasStats[]>;
-}
+const canvasStats = (s: PageSession) => viewCanvasStats(s.page, PANEL);
 
 async function appText(s: PageSession, selector: string): Promise<string> {
   return (await s.page.evaluate(`${APP}.shadowRoot.querySelector(${JSON.stringify(selector)})?.textContent ?? ''`)) as string;

@@ -12,6 +12,7 @@ import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TECHNIQUES } from '../engine/techniques/index';
 import { openPage, REPO_ROOT, waitInPage, type PageSession } from './helpers/browser';
+import { viewCanvasStats } from './helpers/screen';
 
 /** The OpenCV.js file as the dev server (…/dist/opencv.js) or the build (assets/opencv-<hash>.js) names it. */
 const OPENCV_FILE = /\/opencv(-[\w-]+)?\.js$/;
@@ -40,22 +41,7 @@ const APP = "document.querySelector('cnn-app')";
 const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
 const PANEL_FINISHED = `['done', 'error'].includes(${PANEL}?.dataset.state)`;
 
-interface CanvasStats { width: number; height: number; std: number }
-
-/** Size and luminance standard deviation of each view canvas of the open panel. */
-function canvasStats(page: Page): Promise<CanvasStats[]> {
-  return page.evaluate(`[...${PANEL}.shadowRoot.querySelectorAll('cnn-view')].map((v) => {
-    const c = v.shadowRoot.querySelector('canvas');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let s = 0, s2 = 0;
-    const n = c.width * c.height;
-    for (let i = 0; i < d.length; i += 4) {
-      const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-      s += y; s2 += y * y;
-    }
-    return { width: c.width, height: c.height, std: Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)) };
-  })`) as Promise<CanvasStats[]>;
-}
+const canvasStats = (page: Page) => viewCanvasStats(page, PANEL);
 
 /** Every request of the page for the OpenCV file, with the status it was answered with (0 = none yet). */
 function watchOpenCv(page: Page): { url: string; status: number; bytes: number }[] {

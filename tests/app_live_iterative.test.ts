@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, pollPage, type PageSession } from './helpers/browser';
-import { pictureStd } from './helpers/screen';
+import { pictureStd, viewCanvasStats } from './helpers/screen';
 
 /** A picture is "real" when its luminance varies by more than this (0..255 scale). */
 const MIN_PICTURE_STD = 4;
@@ -54,16 +54,7 @@ const until = (s: PageSession, predicate: string, what: string, timeoutMs = 60_0
 const frames = async (s: PageSession) => Number(await s.page.evaluate(`${LIVE}.dataset.frames`));
 
 /** Luminance standard deviation of each result view's canvas (its own pixels). */
-function viewStds(s: PageSession): Promise<number[]> {
-  return s.page.evaluate(`[...${PANEL}.shadowRoot.querySelectorAll('cnn-view')].map((v) => {
-    const c = v.shadowRoot.querySelector('canvas');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let s = 0, s2 = 0;
-    const n = c.width * c.height;
-    for (let i = 0; i < d.length; i += 4) { const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; s += y; s2 += y * y; }
-    return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
-  })`) as Promise<number[]>;
-}
+const viewStds = async (s: PageSession) => (await viewCanvasStats(s.page, PANEL)).map((c) => c.std);
 
 function open(s: PageSession, technique: string, flags: Record<string, string>): Promise<unknown> {
   const q = new URLSearchParams({ technique, model: 'tinyvgg', image: 'boat_1', ...flags });

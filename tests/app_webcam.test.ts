@@ -9,6 +9,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, pollPage, type PageSession } from './helpers/browser';
+import { viewCanvasStats } from './helpers/screen';
 
 /** Camera frames each technique must process before it is stopped. */
 const MIN_FRAMES = 3;
@@ -30,16 +31,7 @@ function page(): PageSession {
 const until = (s: PageSession, predicate: string, what: string, timeoutMs = 60_000) => pollPage(s, 'app_webcam test', predicate, what, { timeoutMs, every: 50, state: `{ state: ${PANEL}?.dataset.state, frames: ${PANEL}?.dataset.webcamFrames, alert: ${PANEL}?.shadowRoot.querySelector('[role=alert]')?.textContent }` });
 
 /** Luminance standard deviation of each result view's canvas (its own pixels). */
-function viewStds(s: PageSession): Promise<number[]> {
-  return s.page.evaluate(`[...${PANEL}.shadowRoot.querySelectorAll('cnn-view')].map((v) => {
-    const c = v.shadowRoot.querySelector('canvas');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let s = 0, s2 = 0;
-    const n = c.width * c.height;
-    for (let i = 0; i < d.length; i += 4) { const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; s += y; s2 += y * y; }
-    return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
-  })`) as Promise<number[]>;
-}
+const viewStds = async (s: PageSession) => (await viewCanvasStats(s.page, PANEL)).map((c) => c.std);
 
 /** A fingerprint of the result views' pixels, as a page expression (it changes when the pictures change). */
 const VIEW_PRINT = `[...${PANEL}.shadowRoot.querySelectorAll('cnn-view')].map((v) => {

@@ -16,6 +16,7 @@
 // Only ui/session.ts creates these (elements never hold the device); an element hands over its
 // <canvas> and gets frames drawn into it.
 
+import { adapterKind } from '../engine/device';
 import type { Model } from '../engine/index';
 import { tensorToImage } from '../engine/index';
 import type { Tensor } from '../engine/tensor';
@@ -139,11 +140,9 @@ function readbackCanvas(model: Model, canvas: HTMLCanvasElement, note: string): 
   return view;
 }
 
-/** Software adapters (as engine/device.ts classifies them): their canvas sharing needs the probe. */
+/** Software adapters (engine/device.ts's adapterKind, or an adapter-level fallback flag): their canvas sharing needs the probe. */
 function isSoftware(adapter: GPUAdapter): boolean {
-  const i = adapter.info;
-  const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
-  return !!fallback || /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${i.vendor} ${i.architecture} ${i.device} ${i.description}`);
+  return adapterKind(adapter.info) === 'cpu' || !!(adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
 }
 
 let sharing: Promise<boolean> | null = null;

@@ -4,6 +4,7 @@
 // of those pixels ("a real picture, not a uniform one").
 
 import { PNG } from 'pngjs';
+import type { Page } from 'puppeteer-core';
 import type { PageSession } from './browser';
 
 /** A screenshot of the element `selector` (Puppeteer's >>> shadow piercing allowed), after scrolling it into view. */
@@ -35,4 +36,22 @@ export function luminanceStd(png: PNG): number {
 /** Luminance standard deviation of an element as shown on screen. */
 export async function pictureStd(s: PageSession, selector: string): Promise<number> {
   return luminanceStd(await elementShot(s, selector));
+}
+
+/** A result view's canvas: its size, luminance standard deviation (0..255) and mean alpha. */
+export interface CanvasStats { width: number; height: number; std: number; alpha: number }
+
+/** CanvasStats of every result view (cnn-view) in the shadow root of `host`, a page expression (e.g. the technique panel). */
+export function viewCanvasStats(page: Page, host: string): Promise<CanvasStats[]> {
+  return page.evaluate(`[...${host}.shadowRoot.querySelectorAll('cnn-view')].map((v) => {
+    const c = v.shadowRoot.querySelector('canvas');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let s = 0, s2 = 0, a = 0;
+    const n = c.width * c.height;
+    for (let i = 0; i < d.length; i += 4) {
+      const y = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+      s += y; s2 += y * y; a += d[i + 3];
+    }
+    return { width: c.width, height: c.height, std: Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)), alpha: a / n };
+  })`) as Promise<CanvasStats[]>;
 }

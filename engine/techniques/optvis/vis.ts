@@ -72,7 +72,7 @@ export const VIS_OPTIONS: readonly OptionSpec[] = [
   { kind: 'enum', name: 'optimizer', choices: ['auto', ...OPTIMIZERS], default: 'auto', help: 'update rule: ascent (x += lr g), normalized (lr g / mean|g|), l2norm (lr g / ||g||_2), adam (default auto = l2norm for pixel, CS231n; adam for fourier)' },
   sizeOption("image side in pixels (default 0 = the model's input size)"),
   SEED_OPTION,
-  { kind: 'enum', name: 'init', choices: ['zeros', 'noise'], default: 'zeros', help: 'pixel start: zeros in the network\'s input space (Simonyan et al.) or seeded noise' },
+  { kind: 'enum', name: 'init', choices: ['zeros', 'noise'], default: 'zeros', help: 'pixel start: zeros in the network\'s input space (Simonyan et al.) or seeded noise of std 0.1 in --units' },
   { kind: 'number', name: 'l2', default: 1e-3, min: 0, help: 'pixels only: L2 penalty, the objective minus l2 ||x||^2 (CS231n 1e-3)' },
   { kind: 'number', name: 'decay', default: 0, min: 0, max: 1, help: 'pixels only: x *= 1 - decay after each step (Yosinski et al.)' },
   { kind: 'number', name: 'blurSigma', default: 0.5, min: 0, help: 'pixels only: Gaussian blur sigma (0: none)' },
@@ -131,8 +131,8 @@ export function visPlan(model: Model, o: VisOptions): VisPlan {
     width: o.size || model.spec.input.width,
     transforms: set === 'lucid' ? [...LUCID_TRANSFORMS] : set === 'jitter' ? rollJitter(o.jitter) : [],
     transformSet: set === 'jitter' ? `jitter ${o.jitter}` : set,
-    units: o.units ?? 'std',
-    unit: fourier ? 1 : pixelUnit(model, o.units ?? 'std'),
+    units: o.units,
+    unit: fourier ? 1 : pixelUnit(model, o.units),
   };
 }
 
@@ -211,7 +211,8 @@ export async function runVis(ctx: TechniqueContext, o: VisOptions, technique: st
   const t0 = performance.now();
   const { model } = ctx;
   const plan = visPlan(model, o);
-  const param = makeParam(model, plan.param, { height: plan.height, width: plan.width, init: o.init, seed: o.seed, std: 0.1 });
+  // Pixel noise of 0.1 in --units (converted like lr); Fourier: the spectrum's own std.
+  const param = makeParam(model, plan.param, { height: plan.height, width: plan.width, init: o.init, seed: o.seed, std: 0.1 * plan.unit });
   try {
     const settings = visSettings(plan, o, redirectSteps);
     ctx.onProgress?.(0, plan.steps);
