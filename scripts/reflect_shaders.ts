@@ -15,7 +15,7 @@ const current = existsSync(target) ? readFileSync(target, 'utf8') : '';
 
 if (process.argv.includes('--check')) {
   if (current !== fresh) {
-    console.error(`${GENERATED_PATH} is stale: run \`npx vite-node scripts/reflect_shaders.ts\``);
+    console.error(`${GENERATED_PATH} is stale: run \`npm run reflect\``);
     process.exit(1);
   }
   console.log(`${GENERATED_PATH} is up to date (${shaderFiles(ROOT).length} shaders)`);
