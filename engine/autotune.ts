@@ -3,7 +3,9 @@
 // document (TuneFile) behind a TuneStore: localStorage in a browser, a file in Node
 // (scripts/bench/tune_file.ts writes results/autotune.json), or memory (tests).
 //   Runtime.create({ autotune: store })   uses the store's choices for this adapter (explicit
-//                                         `variants` still win); see runtime.ts
+//                                         `variants` still win; a cached variant this device
+//                                         cannot run falls back to the default with a warning:
+//                                         usableVariants); see runtime.ts
 //   autotune(families, time, { store, key }) measures every variant and records the fastest
 //   tuneFromTimings(rows)                 picks per family from benchmark rows (bench:browser)
 
@@ -74,6 +76,25 @@ export function localStorageStore(storage: Pick<Storage, 'getItem' | 'setItem'> 
 /** The cached choices for an adapter, or null when it was never tuned. */
 export function cachedVariants(store: TuneStore, key: string): Record<string, string> | null {
   return store.load().adapters[key]?.variants ?? null;
+}
+
+/**
+ * The cached choices a device can use: each one `unavailable(family, variant)` explains away
+ * (a variant this device cannot run, or one the engine no longer has) is dropped, so the
+ * adapter's default applies, with a one-line warning naming the family, the variant and why.
+ * Families in `explicit` are skipped (the caller's own choice wins and stays strict).
+ */
+export function usableVariants(
+  tuned: Record<string, string>, explicit: Record<string, string>, unavailable: (family: string, variant: string) => string | null, warn: (message: string) => void,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [family, v] of Object.entries(tuned)) {
+    if (Object.hasOwn(explicit, family)) continue;
+    const why = unavailable(family, v);
+    if (why) warn(`autotune cache: ignoring ${family} variant '${v}' (${why}); using the adapter default`);
+    else out[family] = v;
+  }
+  return out;
 }
 
 /** Record (merge) an adapter's choices; families not given keep their earlier choice. */

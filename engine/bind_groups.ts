@@ -1,6 +1,7 @@
 // Bind groups reused across dispatches (issue 11: batch-1 passes are bound by CPU overhead, and
 // createBindGroup is the largest part of a dispatch's cost in Dawn). The runtime looks up each
-// dispatch by its pipeline and storage bindings (buffer identity, offset, size); an entry owns a
+// dispatch by its pipeline and storage bindings (buffer identity, offset, size: hashed to a number,
+// compared exactly, no string keys built per dispatch); an entry owns a
 // 256-byte uniform slot in a slab this cache owns, so a bind group never points into the per-batch
 // uniform arena.
 //
@@ -44,8 +45,14 @@ interface Version {
 }
 
 interface Entry {
-  versions: Version[];
+  program: Program;
+  /** The storage bindings this entry binds, in the program's order. */
   buffers: GPUBuffer[];
+  offsets: number[];
+  sizes: number[];
+  /** Bucket key: a hash of the program and bindings (equal bindings, equal hash). */
+  hash: number;
+  versions: Version[];
   lastUsed: number;
 }
 
@@ -56,8 +63,10 @@ export interface CacheCounters {
 }
 
 export class BindGroupCache {
-  private entries = new Map<string, Entry>();
-  private byBuffer = new Map<GPUBuffer, Set<string>>();
+  /** Entries by a numeric hash of (program, buffer ids, offsets, sizes); a bucket holds the rare collisions. */
+  private buckets = new Map<number, Entry[]>();
+  private count = 0;
+  private byBuffer = new Map<GPUBuffer, Set<Entry>>();
   private ids = new WeakMap<object, number>();
   private nextId = 1;
   private slabs: GPUBuffer[] = [];
@@ -77,7 +86,7 @@ export class BindGroupCache {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   /** How many entries bind `buffer` (tests). */
@@ -86,25 +95,40 @@ export class BindGroupCache {
   }
 
   /**
-   * The bind group for `key` (program + storage bindings) with uniform words `words[0, count)`,
-   * or null when every version is in use by the batch being recorded (the caller binds uncached).
-   * `entries` are the storage entries; `uniforms` the uniform bindings, each at a 256-byte-aligned
-   * offset `uniformOffsets[i]` inside the slot.
+   * The bind group of `program` over the storage bindings `buffers/offsets/sizes[0, n)` (binding
+   * numbers `bindings`) with uniform words `words[0, count)`, or null when every version is in
+   * use by the batch being recorded (the caller binds uncached). `uniforms` are the uniform
+   * bindings, each at the 256-byte-aligned byte offset `uniformOffsets[i]` inside the slot. The
+   * arrays are the caller's scratch: an entry keeps copies.
    */
   lookup(
-    program: Program, key: string, storage: readonly GPUBindGroupEntry[], buffers: readonly GPUBuffer[],
+    program: Program, n: number, buffers: readonly GPUBuffer[], offsets: readonly number[], sizes: readonly number[], bindings: readonly number[],
     uniforms: readonly BindingInfo[], uniformOffsets: readonly number[], words: Uint32Array, count: number,
   ): GPUBindGroup | null {
-    let entry = this.entries.get(key);
+    let h = this.id(program);
+    for (let i = 0; i < n; i++) {
+      h = (Math.imul(h, 0x01000193) ^ this.id(buffers[i])) | 0;
+      h = (Math.imul(h, 0x01000193) ^ offsets[i]) | 0;
+      h = (Math.imul(h, 0x01000193) ^ sizes[i]) | 0;
+    }
+    h &= 0x3fffffff;
     this.tick++;
+    let bucket = this.buckets.get(h);
+    let entry: Entry | null = null;
+    if (bucket) for (const e of bucket) if (e.program === program && sameBindings(e, n, buffers, offsets, sizes)) entry = e;
     if (!entry) {
-      if (this.entries.size >= CAPACITY) this.evict();
-      entry = { versions: [], buffers: [...buffers], lastUsed: this.tick };
-      this.entries.set(key, entry);
+      if (this.count >= CAPACITY) {
+        this.evict();
+        bucket = this.buckets.get(h);
+      }
+      entry = { program, buffers: buffers.slice(0, n), offsets: offsets.slice(0, n), sizes: sizes.slice(0, n), hash: h, versions: [], lastUsed: this.tick };
+      if (bucket) bucket.push(entry);
+      else this.buckets.set(h, [entry]);
+      this.count++;
       for (const b of entry.buffers) {
-        let keys = this.byBuffer.get(b);
-        if (!keys) this.byBuffer.set(b, (keys = new Set()));
-        keys.add(key);
+        let set = this.byBuffer.get(b);
+        if (!set) this.byBuffer.set(b, (set = new Set()));
+        set.add(entry);
       }
     }
     entry.lastUsed = this.tick;
@@ -129,7 +153,8 @@ export class BindGroupCache {
     if (entry.versions.length >= VERSIONS) return null;
     const slot = uniforms.length ? this.slot() : null;
     if (slot) this.device.queue.writeBuffer(slot.buffer, slot.offset, words.buffer, words.byteOffset, count * 4);
-    const all: GPUBindGroupEntry[] = [...storage];
+    const all: GPUBindGroupEntry[] = [];
+    for (let i = 0; i < n; i++) all.push({ binding: bindings[i], resource: { buffer: entry.buffers[i], offset: entry.offsets[i], size: entry.sizes[i] } });
     uniforms.forEach((b, i) => all.push({ binding: b.binding, resource: { buffer: slot!.buffer, offset: slot!.offset + uniformOffsets[i], size: Math.max(16, b.uniformSize ?? 0) } }));
     const bindGroup = this.device.createBindGroup({ label: `${program.label} bind group (cached)`, layout: program.layout, entries: all });
     this.counters.bindGroupsCreated++;
@@ -146,37 +171,46 @@ export class BindGroupCache {
 
   /** Drop every entry binding `buffer` (called before the buffer is destroyed). */
   forget(buffer: GPUBuffer): void {
-    const keys = this.byBuffer.get(buffer);
-    if (!keys) return;
-    for (const k of [...keys]) this.drop(k);
+    const set = this.byBuffer.get(buffer);
+    if (!set) return;
+    for (const e of [...set]) this.drop(e);
     this.byBuffer.delete(buffer);
   }
 
   /** Drop everything and destroy the slabs (the runtime is being destroyed). */
   clear(): void {
-    for (const k of [...this.entries.keys()]) this.drop(k);
+    for (const e of this.all()) this.drop(e);
     for (const s of this.slabs) s.destroy();
     this.slabs = [];
     this.freeSlots = [];
     this.parkedSlots = [];
   }
 
-  private drop(key: string): void {
-    const e = this.entries.get(key);
-    if (!e) return;
-    this.entries.delete(key);
+  private all(): Entry[] {
+    const out: Entry[] = [];
+    for (const bucket of this.buckets.values()) out.push(...bucket);
+    return out;
+  }
+
+  private drop(e: Entry): void {
+    const bucket = this.buckets.get(e.hash);
+    const i = bucket ? bucket.indexOf(e) : -1;
+    if (i < 0) return;
+    if (bucket!.length === 1) this.buckets.delete(e.hash);
+    else bucket!.splice(i, 1);
+    this.count--;
     for (const v of e.versions) if (v.slot) this.parkedSlots.push(v.slot);
     for (const b of e.buffers) {
-      const keys = this.byBuffer.get(b);
-      keys?.delete(key);
-      if (keys?.size === 0) this.byBuffer.delete(b);
+      const set = this.byBuffer.get(b);
+      set?.delete(e);
+      if (set?.size === 0) this.byBuffer.delete(b);
     }
   }
 
   /** Evict the least recently used quarter. */
   private evict(): void {
-    const order = [...this.entries].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [k] of order.slice(0, Math.ceil(order.length / 4))) this.drop(k);
+    const order = this.all().sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const e of order.slice(0, Math.ceil(order.length / 4))) this.drop(e);
   }
 
   private slot(): Slot {
@@ -189,6 +223,12 @@ export class BindGroupCache {
     }
     return s;
   }
+}
+
+function sameBindings(e: Entry, n: number, buffers: readonly GPUBuffer[], offsets: readonly number[], sizes: readonly number[]): boolean {
+  if (e.buffers.length !== n) return false;
+  for (let i = 0; i < n; i++) if (e.buffers[i] !== buffers[i] || e.offsets[i] !== offsets[i] || e.sizes[i] !== sizes[i]) return false;
+  return true;
 }
 
 function sameWords(a: Uint32Array, b: Uint32Array, count: number): boolean {

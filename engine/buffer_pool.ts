@@ -24,26 +24,32 @@ export interface PoolStats {
 }
 
 export class BufferPool {
-  private free = new Map<string, GPUBuffer[]>();
+  /** Free buffers by key(size, usage). */
+  private free = new Map<number, GPUBuffer[]>();
   private parked: GPUBuffer[] = [];
   private sizes = new WeakMap<GPUBuffer, number>();
   private stats: PoolStats = { bytesAllocated: 0, bytesInUse: 0, bytesFree: 0, buffersAllocated: 0 };
 
   /** `onDestroy` runs just before the pool destroys a buffer (the runtime drops its cached bind groups). */
-  constructor(private readonly device: GPUDevice, private readonly onDestroy: (buf: GPUBuffer) => void = () => {}) {}
+  private readonly maxSize: number;
+
+  constructor(private readonly device: GPUDevice, private readonly onDestroy: (buf: GPUBuffer) => void = () => {}) {
+    this.maxSize = device.limits.maxBufferSize;
+  }
 
   static roundSize(bytes: number): number {
     return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
   }
 
-  private key(size: number, usage: number): string {
-    return `${size}:${usage}`;
+  /** One number per (size, usage): sizes are multiples of 256 and usage flags fit in 16 bits. */
+  private key(size: number, usage: number): number {
+    return (size / ALIGN) * 0x10000 + usage;
   }
 
   /** A buffer of at least `bytes` bytes with exactly `usage`, labelled for error messages. */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
     const size = BufferPool.roundSize(bytes);
-    const maxSize = this.device.limits.maxBufferSize;
+    const maxSize = this.maxSize;
     if (size > maxSize) {
       throw new Error(`${label}: buffer of ${bytes} bytes exceeds the device's maxBufferSize (${maxSize})`);
     }

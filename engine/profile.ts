@@ -33,7 +33,11 @@ export interface DispatchRecord {
   bytes: number | null;
   /** GPU time of the dispatch's compute pass in nanoseconds; null without 'timestamp-query'. */
   gpuNs: number | null;
-  /** The graph layer being run (forward or backward) when it was issued; null outside any layer. */
+  /**
+   * The graph layer being run (forward or backward) when it was issued; null outside any layer. A
+   * multi-conv launch names all its layers joined by '+', e.g. 'fire2/expand1x1+fire2/expand3x3'
+   * (split them with scopeLayers).
+   */
   scope: string | null;
 }
 
@@ -47,6 +51,14 @@ export interface Profile<T = unknown> {
   wallMs: number;
   /** What the profiled function returned. */
   result: T;
+}
+
+/** Joins the layer names of a dispatch that computes several layers (a multi-conv launch) in its scope. */
+export const SCOPE_JOIN = '+';
+
+/** The layers a record's scope names: one, or those of a multi-conv launch ('a+b'); none for null. */
+export function scopeLayers(scope: string | null): string[] {
+  return scope === null ? [] : scope.split(SCOPE_JOIN);
 }
 
 /** The layer the graph executor is running (see setProfileScope); read by Profiler.record. */

@@ -1,30 +1,38 @@
 // The runtime: one device, one buffer pool, one pipeline cache, and a command encoder that
 // batches dispatches until something needs the results (a read) or the batch grows large.
 
-import { adapterKey, cachedVariants, type TuneStore } from './autotune';
+import { adapterKey, cachedVariants, usableVariants, type TuneStore } from './autotune';
 import { BufferPool, Usage } from './buffer_pool';
 import { createGpu, describeAdapter, type AdapterKind, type DeviceOptions, type GpuHandle } from './device';
 import { BindGroupCache, UNIFORM_SLOT } from './bind_groups';
 import { PipelineCache, type BindingInfo, type Program, type ProgramSpec } from './pipeline_cache';
-import { packInto, uniformBytes } from './uniforms';
+import { packInto, uniformBytes, uniformScratch, type UniformObject, type UniformSource } from './uniforms';
 import { Profiler, type DispatchCost, type Profile } from './profile';
 import { Tensor } from './tensor';
+import { variantUnavailable } from './kernels/variants';
 
 export type { DispatchCost, DispatchRecord, Profile } from './profile';
-export type UniformValues = Record<string, number | readonly number[]>;
+export type UniformValues = UniformObject;
 /**
  * A dispatch's resources by WGSL variable name. Storage: a Tensor (bound over exactly its extent,
  * from its bindOffset; its layout() bases are relative to that), an explicit GPUBufferBinding, or
- * a GPUBuffer (bound whole). Uniforms: plain objects of member values. An entry the program does
- * not use may be left undefined.
+ * a GPUBuffer (bound whole). Uniforms: a plain object of member values, or an array of objects
+ * that together give every member, a later one winning (no copying to add a few). An entry the program does not
+ * use may be left undefined.
  */
-export type Resources = Record<string, Tensor | GPUBuffer | GPUBufferBinding | UniformValues | undefined>;
+export type Resources = Record<string, Tensor | GPUBuffer | GPUBufferBinding | UniformSource | undefined>;
 
 export interface RuntimeOptions extends DeviceOptions {
   /** Force a kernel variant by family name, e.g. { conv2d: 'tiled' } (benchmarks, tests). */
   variants?: Record<string, string>;
-  /** Use the variants an autotuning pass cached for this adapter (engine/autotune.ts); `variants` still win. */
+  /**
+   * Use the variants an autotuning pass cached for this adapter (engine/autotune.ts); `variants`
+   * still win. A cached variant this device cannot run (e.g. 'gemv_subgroup' without the
+   * 'subgroups' feature) is ignored with a warning.
+   */
   autotune?: TuneStore;
+  /** Where one-line warnings go (an ignored autotune choice); default console.warn. */
+  onWarning?: (message: string) => void;
   /**
    * Tests: fold dispatch grids at this many workgroups per axis instead of 65535 (and refuse
    * any unfolded axis above it), so folding is exercised at small sizes.
@@ -39,6 +47,20 @@ export interface RuntimeStats {
   bindGroupsReused: number;
   /** Cached bind groups whose uniform slot was rewritten in place (its uniforms changed). */
   uniformRewrites: number;
+}
+
+/** What dispatch needs per program, worked out once (Runtime.dispatchPlan). */
+interface DispatchPlan {
+  storage: BindingInfo[];
+  /** Binding numbers of `storage`. */
+  storageBindings: number[];
+  uniforms: BindingInfo[];
+  /** Byte offset of each uniform struct in the scratch (a 256-byte slot each). */
+  uniformOffsets: number[];
+  /** 32-bit words of scratch the structs span (the last one only its own bytes). */
+  words: number;
+  /** Whether the structs fit one cached slot (bind_groups.ts). */
+  cacheable: boolean;
 }
 
 const MAX_BATCHED_DISPATCHES = 256;
@@ -67,10 +89,15 @@ export class Runtime {
   /** Bind groups reused across dispatches, keyed by pipeline and storage bindings (bind_groups.ts). */
   readonly bindGroups: BindGroupCache;
   /** Scratch the uniform structs of one dispatch are packed into (4 slots of 256 bytes). */
-  private uniformWords = new Uint32Array((4 * UNIFORM_SLOT) / 4);
-  private uniformView = new DataView(this.uniformWords.buffer);
-  /** Programs by code string, then by name, entry point and overrides (skips the pipeline cache's key building). */
-  private programMemo = new Map<string, Map<string, Program>>();
+  private uniformScratch = uniformScratch(4 * UNIFORM_SLOT);
+  /** Per program: its storage and uniform bindings and where each struct is packed (dispatchPlan). */
+  private plans = new WeakMap<Program, DispatchPlan>();
+  /** Scratch: the storage bindings (buffer, offset, size) of the dispatch being recorded. */
+  private bound = { buffers: [] as GPUBuffer[], offsets: [] as number[], sizes: [] as number[] };
+  private readonly maxBinding: number;
+  private readonly bindAlign: number;
+  /** Programs by code string, then entry point, then by name and overrides (skips the pipeline cache's key building). */
+  private programMemo = new Map<string, Map<string, { name: string; constants: Record<string, number> | undefined; program: Program }[]>>();
   /** Set while programsUsedBy() runs a pass without recording it: the specs it would build. */
   private collecting: Map<string, ProgramSpec> | null = null;
 
@@ -81,6 +108,8 @@ export class Runtime {
     this.pipelines = new PipelineCache(this.device);
     this.variants = { ...(options.variants ?? {}) };
     this.maxGroups = Math.min(options.maxWorkgroupsPerDimension ?? MAX_GROUPS_DEFAULT, this.device.limits.maxComputeWorkgroupsPerDimension);
+    this.maxBinding = this.device.limits.maxStorageBufferBindingSize;
+    this.bindAlign = this.device.limits.minStorageBufferOffsetAlignment;
     this.device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.error ??= e.message;
@@ -89,8 +118,13 @@ export class Runtime {
 
   static async create(options: RuntimeOptions = {}): Promise<Runtime> {
     const gpu = await createGpu(options);
+    const rt = new Runtime(gpu, options);
     const tuned = options.autotune ? cachedVariants(options.autotune, adapterKey(gpu.adapterInfo)) : null;
-    return new Runtime(gpu, tuned ? { ...options, variants: { ...tuned, ...options.variants } } : options);
+    if (tuned) {
+      const warn = options.onWarning ?? ((m: string) => console.warn(m));
+      Object.assign(rt.variants, usableVariants(tuned, options.variants ?? {}, (f, v) => variantUnavailable(rt, f, v), warn));
+    }
+    return rt;
   }
 
   get kind(): AdapterKind {
@@ -108,13 +142,15 @@ export class Runtime {
 
   program(spec: ProgramSpec): Program {
     this.checkAlive();
+    // By code string, then entry point, then a short list compared by override values: no key
+    // string is built on a hit.
     let byCode = this.programMemo.get(spec.code);
     if (!byCode) this.programMemo.set(spec.code, (byCode = new Map()));
-    let key = `${spec.name}:${spec.entryPoint ?? 'main'}`;
+    const entry = spec.entryPoint ?? 'main';
+    let list = byCode.get(entry);
+    if (!list) byCode.set(entry, (list = []));
     const constants = spec.constants;
-    if (constants) for (const k in constants) key += `:${k}=${constants[k]}`;
-    const hit = byCode.get(key);
-    if (hit) return hit;
+    for (const m of list) if (m.name === spec.name && sameConstants(m.constants, constants)) return m.program;
     if (this.collecting && !this.pipelines.has(spec)) {
       // A dry pass: remember the spec, hand back its reflection only (dispatch records nothing).
       const plan = this.pipelines.plan(spec);
@@ -123,7 +159,7 @@ export class Runtime {
       return stub as unknown as Program;
     }
     const program = this.pipelines.get(spec);
-    byCode.set(key, program);
+    list.push({ name: spec.name, constants: constants ? { ...constants } : undefined, program });
     return program;
   }
 
@@ -206,7 +242,8 @@ export class Runtime {
   }
 
   /**
-   * Record one dispatch. Uniform structs are packed by member name from the WGSL. `cost` is the
+   * Record one dispatch. Uniform structs are packed by member name from the WGSL (a uniform
+   * resource may be one object or several, see uniforms.ts). `cost` is the
    * kernel's estimate of its FLOPs and bytes moved, kept by the profiling mode. The bind group
    * comes from the cache (bind_groups.ts) when this pipeline ran over these buffers before.
    */
@@ -220,34 +257,28 @@ export class Runtime {
       throw new Error(`${program.label}: dispatch (${x}, ${y}, ${z}) exceeds ${maxWg} workgroups per dimension (fold the grid: sampleGrid / foldGrid)`);
     }
     if (x * y * z === 0) return;
-    const storage: GPUBindGroupEntry[] = [];
-    const buffers: GPUBuffer[] = [];
-    const uniforms: BindingInfo[] = [];
-    const offsets: number[] = [];
-    let key = `${this.bindGroups.id(program)}`;
-    let at = 0;
-    for (const b of program.bindings) {
+    const plan = this.dispatchPlan(program);
+    const { buffers, offsets, sizes } = this.bound;
+    for (let i = 0; i < plan.storage.length; i++) {
+      const b = plan.storage[i];
       const r = resources[b.name];
       if (r === undefined) throw new Error(`${program.label}: binding '${b.name}' was not given`);
-      if (b.kind === 'uniform') {
-        if (isStorage(r)) throw new Error(`${program.label}: '${b.name}' is a uniform struct, got a buffer`);
-        if (at + uniformBytes(b) > this.uniformWords.byteLength) throw new Error(`${program.label}: uniform struct ${b.name} of ${uniformBytes(b)} bytes is too large`);
-        packInto(program, b, r as UniformValues, this.uniformView, at);
-        uniforms.push(b);
-        offsets.push(at);
-        at += Math.ceil(uniformBytes(b) / UNIFORM_SLOT) * UNIFORM_SLOT;
-      } else {
-        const binding = this.storageBinding(program, b.name, r);
-        storage.push({ binding: b.binding, resource: binding });
-        buffers.push(binding.buffer);
-        key += `|${this.bindGroups.id(binding.buffer)}:${binding.offset}:${binding.size}`;
-      }
+      this.storageBinding(program, b.name, r, i);
+    }
+    for (let i = 0; i < plan.uniforms.length; i++) {
+      const b = plan.uniforms[i];
+      const r = resources[b.name];
+      if (r === undefined) throw new Error(`${program.label}: binding '${b.name}' was not given`);
+      if (isStorage(r)) throw new Error(`${program.label}: '${b.name}' is a uniform struct, got a buffer`);
+      if (plan.uniformOffsets[i] + uniformBytes(b) > this.uniformScratch.u32.byteLength) throw new Error(`${program.label}: uniform struct ${b.name} of ${uniformBytes(b)} bytes is too large`);
+      packInto(program, b, r as UniformSource, this.uniformScratch, plan.uniformOffsets[i] / 4);
     }
     if (this.collecting) return;
-    // The last uniform struct needs only its own bytes, not a whole 256-byte slot.
-    const words = uniforms.length ? (offsets[offsets.length - 1] + uniformBytes(uniforms[uniforms.length - 1])) / 4 : 0;
-    const cached = words * 4 <= UNIFORM_SLOT ? this.bindGroups.lookup(program, key, storage, buffers, uniforms, offsets, this.uniformWords, words) : null;
-    const bindGroup = cached ?? this.uncachedBindGroup(program, storage, uniforms, offsets);
+    const words = this.uniformScratch.u32;
+    const cached = plan.cacheable
+      ? this.bindGroups.lookup(program, plan.storage.length, buffers, offsets, sizes, plan.storageBindings, plan.uniforms, plan.uniformOffsets, words, plan.words)
+      : null;
+    const bindGroup = cached ?? this.uncachedBindGroup(program, plan);
     this.stats.dispatches++;
     const record = this.profiler?.record(program, [x, y, z], cost);
     const timestampWrites = record && this.profiler!.timestampWrites(record);
@@ -259,39 +290,69 @@ export class Runtime {
     if (++this.batched >= MAX_BATCHED_DISPATCHES) this.flush();
   }
 
+  /** What dispatch needs to know about a program's bindings, worked out on its first dispatch. */
+  private dispatchPlan(program: Program): DispatchPlan {
+    let plan = this.plans.get(program);
+    if (plan) return plan;
+    const storage = program.bindings.filter((b) => b.kind !== 'uniform');
+    const uniforms = program.bindings.filter((b) => b.kind === 'uniform');
+    const uniformOffsets: number[] = [];
+    let at = 0;
+    for (const b of uniforms) {
+      uniformOffsets.push(at);
+      at += Math.ceil(uniformBytes(b) / UNIFORM_SLOT) * UNIFORM_SLOT;
+    }
+    // The last uniform struct needs only its own bytes, not a whole 256-byte slot.
+    const words = uniforms.length ? (uniformOffsets[uniforms.length - 1] + uniformBytes(uniforms[uniforms.length - 1])) / 4 : 0;
+    plan = { storage, storageBindings: storage.map((b) => b.binding), uniforms, uniformOffsets, words, cacheable: words * 4 <= UNIFORM_SLOT };
+    this.plans.set(program, plan);
+    while (this.bound.buffers.length < storage.length) {
+      this.bound.buffers.push(null as unknown as GPUBuffer);
+      this.bound.offsets.push(0);
+      this.bound.sizes.push(0);
+    }
+    return plan;
+  }
+
   /** A one-off bind group whose uniforms live in this batch's arena (the cache had no free version). */
-  private uncachedBindGroup(program: Program, storage: GPUBindGroupEntry[], uniforms: BindingInfo[], offsets: number[]): GPUBindGroup {
-    const entries = [...storage];
-    uniforms.forEach((b, i) => entries.push({ binding: b.binding, resource: this.uniformSlot(new Uint8Array(this.uniformWords.buffer, offsets[i], uniformBytes(b))) }));
+  private uncachedBindGroup(program: Program, plan: DispatchPlan): GPUBindGroup {
+    const { buffers, offsets, sizes } = this.bound;
+    const entries: GPUBindGroupEntry[] = plan.storage.map((b, i) => ({ binding: b.binding, resource: { buffer: buffers[i], offset: offsets[i], size: sizes[i] } }));
+    plan.uniforms.forEach((b, i) => entries.push({ binding: b.binding, resource: this.uniformSlot(new Uint8Array(this.uniformScratch.u32.buffer, plan.uniformOffsets[i], uniformBytes(b))) }));
     this.stats.bindGroupsCreated++;
     return this.device.createBindGroup({ label: `${program.label} bind group`, layout: program.layout, entries });
   }
 
-  /** The binding of a storage resource, checked against the device's binding limits. */
-  private storageBinding(program: Program, name: string, r: Resources[string]): GPUBufferBinding {
-    let binding: GPUBufferBinding;
-    let what: string;
+  /** Resolve storage resource `r` into slot `i` of this.bound, checked against the device's binding limits. */
+  private storageBinding(program: Program, name: string, r: Resources[string], i: number): void {
+    let buffer: GPUBuffer;
+    let offset: number;
+    let size: number;
     if (r instanceof Tensor) {
-      binding = r.binding();
-      what = `tensor '${r.label}'`;
+      r.assertLive();
+      buffer = r.buffer;
+      offset = r.bindOffset;
+      size = r.bindBytes;
     } else if (isBuffer(r)) {
-      binding = { buffer: r, offset: 0, size: r.size };
-      what = `buffer '${r.label}'`;
+      buffer = r;
+      offset = 0;
+      size = r.size;
     } else if (isStorage(r)) {
-      const offset = r.offset ?? 0;
-      binding = { buffer: r.buffer, offset, size: r.size ?? r.buffer.size - offset };
-      what = `range of buffer '${r.buffer.label}'`;
+      buffer = r.buffer;
+      offset = r.offset ?? 0;
+      size = r.size ?? r.buffer.size - offset;
     } else {
       throw new Error(`${program.label}: '${name}' needs a Tensor, GPUBuffer or GPUBufferBinding, got uniform values`);
     }
-    const { maxStorageBufferBindingSize: max, minStorageBufferOffsetAlignment: align } = this.device.limits;
-    if (binding.size! > max) {
-      throw new Error(`${program.label}: binding '${name}' (${what}) spans ${binding.size} bytes, over the device's maxStorageBufferBindingSize ${max}`);
+    if (size > this.maxBinding) {
+      throw new Error(`${program.label}: binding '${name}' (${describeStorage(r)}) spans ${size} bytes, over the device's maxStorageBufferBindingSize ${this.maxBinding}`);
     }
-    if (binding.offset! % align !== 0) {
-      throw new Error(`${program.label}: binding '${name}' (${what}) starts at byte ${binding.offset}, not a multiple of minStorageBufferOffsetAlignment ${align}`);
+    if (offset % this.bindAlign !== 0) {
+      throw new Error(`${program.label}: binding '${name}' (${describeStorage(r)}) starts at byte ${offset}, not a multiple of minStorageBufferOffsetAlignment ${this.bindAlign}`);
     }
-    return binding;
+    this.bound.buffers[i] = buffer;
+    this.bound.offsets[i] = offset;
+    this.bound.sizes[i] = size;
   }
 
   /** Place a packed uniform struct in this batch's uniform arena (uploaded once, at flush). */
@@ -375,6 +436,25 @@ export class Runtime {
     this.bindGroups.clear();
     this.device.destroy();
   }
+}
+
+/** Whether two override sets are equal (undefined and {} alike). */
+function sameConstants(a: Record<string, number> | undefined, b: Record<string, number> | undefined): boolean {
+  let na = 0;
+  if (a) for (const k in a) {
+    if (b?.[k] !== a[k]) return false;
+    na++;
+  }
+  let nb = 0;
+  if (b) for (const _ in b) nb++;
+  return na === nb;
+}
+
+/** How an error names a storage resource. */
+function describeStorage(r: Resources[string]): string {
+  if (r instanceof Tensor) return `tensor '${r.label}'`;
+  if (isBuffer(r)) return `buffer '${r.label}'`;
+  return `range of buffer '${(r as GPUBufferBinding).buffer.label}'`;
 }
 
 function isBuffer(r: unknown): r is GPUBuffer {

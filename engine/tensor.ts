@@ -19,8 +19,13 @@ export function shapeStr(s: readonly number[]): string {
   return `(${s.join(', ')})`;
 }
 
+/** The `<prefix>_base` / `<prefix>_stride` names of Tensor.layout, made once per prefix. */
+const layoutKeys = new Map<string, [string, string]>();
+
 export function checkShape(s: readonly number[], what: string): Shape4 {
-  if (s.length !== 4 || s.some((d) => !Number.isInteger(d) || d < 1)) {
+  let ok = s.length === 4;
+  for (let i = 0; ok && i < 4; i++) ok = Number.isInteger(s[i]) && s[i] >= 1;
+  if (!ok) {
     throw new Error(`${what}: shape must be 4 positive integers (N, C, H, W), got ${shapeStr(s)}`);
   }
   return s as unknown as Shape4;
@@ -36,6 +41,16 @@ export class Tensor {
    */
   readonly seq = Tensor.created++;
 
+  /**
+   * Byte offset at which a dispatch binds this tensor: `base` aligned down to BIND_ALIGN, so a
+   * view deep into a large buffer (e.g. the weight arena) binds only its own extent.
+   */
+  readonly bindOffset: number;
+  /** `base` relative to bindOffset: the element index of sample 0 inside the bound range. */
+  readonly boundBase: number;
+  /** Bytes a dispatch binds from bindOffset: through the end of the last sample. */
+  readonly bindBytes: number;
+
   private constructor(
     readonly rt: Runtime,
     readonly buffer: GPUBuffer,
@@ -47,7 +62,11 @@ export class Tensor {
     /** Whether dispose() returns the buffer to the pool (false for views). */
     private readonly owner: boolean,
     readonly label: string,
-  ) {}
+  ) {
+    this.bindOffset = Math.floor((base * 4) / BIND_ALIGN) * BIND_ALIGN;
+    this.boundBase = base - this.bindOffset / 4;
+    this.bindBytes = (base + (shape[0] - 1) * batchStride + shape[1] * shape[2] * shape[3]) * 4 - this.bindOffset;
+  }
 
   /** A fresh tensor from the pool. Its contents are undefined until a kernel writes them. */
   static empty(rt: Runtime, shape: readonly number[], label: string): Tensor {
@@ -93,27 +112,13 @@ export class Tensor {
   get isDisposed(): boolean { return this.disposed; }
 
   /**
-   * Byte offset at which a dispatch binds this tensor: `base` aligned down to BIND_ALIGN, so a
-   * view deep into a large buffer (e.g. the weight arena) binds only its own extent.
-   */
-  get bindOffset(): number {
-    return Math.floor((this.base * 4) / BIND_ALIGN) * BIND_ALIGN;
-  }
-
-  /** `base` relative to bindOffset: the element index of sample 0 inside the bound range. */
-  get boundBase(): number {
-    return this.base - this.bindOffset / 4;
-  }
-
-  /**
    * What `rt.dispatch` binds for this tensor: exactly its extent [base, base + (N-1)*batchStride +
    * C*H*W) from bindOffset. BIND_ALIGN is a multiple of 16 bytes, so boundBase keeps base's
    * alignment to vec4s.
    */
   binding(): GPUBufferBinding & { offset: number; size: number } {
     this.assertLive();
-    const end = (this.base + (this.n - 1) * this.batchStride + this.sampleSize) * 4;
-    return { buffer: this.buffer, offset: this.bindOffset, size: end - this.bindOffset };
+    return { buffer: this.buffer, offset: this.bindOffset, size: this.bindBytes };
   }
 
   /**
@@ -122,7 +127,9 @@ export class Tensor {
    */
   layout(prefix: string): Record<string, number> {
     this.assertLive();
-    return { [`${prefix}_base`]: this.boundBase, [`${prefix}_stride`]: this.batchStride };
+    let keys = layoutKeys.get(prefix);
+    if (!keys) layoutKeys.set(prefix, (keys = [`${prefix}_base`, `${prefix}_stride`]));
+    return { [keys[0]]: this.boundBase, [keys[1]]: this.batchStride };
   }
 
   /** The view of channels [c0, c0 + count) of this tensor. */

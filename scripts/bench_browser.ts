@@ -7,9 +7,14 @@
 // each attribution technique, a few steps of each optimization loop; scripts/bench/browser/
 // techniques.ts). Prints a table and writes results/bench-browser-<timestamp>.json.
 
-import { runBrowserBench } from './bench/browser/run';
+import { BROWSER_USAGE, runBrowserBench } from './bench/browser/run';
 
-runBrowserBench(process.argv.slice(2).filter((a) => a !== '--')).then(
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(BROWSER_USAGE);
+  process.exit(0);
+}
+runBrowserBench(argv).then(
   () => process.exit(0),
   (e: Error) => {
     console.error(e.message);

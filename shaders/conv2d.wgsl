@@ -24,6 +24,11 @@
 //  conv2d_1x1     (CPU adapters, 1x1 kernel, stride 1, no padding): a plain matrix product
 //                 y[co, p] = sum_c w[co, c] x[c, p] over the H*W pixels, with the same 16 x 8
 //                 blocks (8 consecutive pixels). gid.x = pixel block, x_blocks = ceil(OH*OW / 8).
+//                 On devices with 'subgroups' of at least 4 lanes (SwiftShader) the direct path runs
+//                 conv2d_direct_subgroup.wgsl instead: the same blocks with each weight loaded by one
+//                 lane of four and broadcast (4 weight loads per input channel and tap, not 16), and
+//                 for 3-wide kernels at stride 1 each row's 10 input columns loaded once for the 3
+//                 taps; these two entry points remain the path for devices without subgroups.
 //  conv2d_tiled   (GPUs): implicit GEMM, M = Cout/G channels, N = OH*OW pixels, K = Cin/G*KH*KW
 //                 with k = (c * KH + ky) * KW + kx. A workgroup of (TN/4, TM/4) threads computes a
 //                 TM x TN (channel x pixel) tile, TM, TN in {32, 64} (overrides, chosen per layer by
@@ -35,18 +40,32 @@
 //                 im2col indexing does no division in the K loop: each thread stages the same 4
 //                 pixels every step (their input row/column origins computed once) and carries
 //                 the (c, ky, kx) of its rows from step to step with carries instead of k / (KH*KW).
+//                 Multi-conv: one launch runs up to 4 convs ("parts") of the same x that share the
+//                 stride, the groups and OH x OW (SqueezeNet's expand1x1 + expand3x3, GoogLeNet's
+//                 1x1 branches). Lane p of the part_* vectors describes part p: its Cout/G
+//                 (part_cout; 0 = no such part), kernel and top/left padding (part_kernel, a byte
+//                 each), bias / ReLU flags and output slot (part_flags: y, y1, y2 or y3; parts
+//                 writing one buffer share a slot), weight, bias and output bases and the output's
+//                 sample stride. gid.y % c_blocks walks the parts' channel blocks one part after
+//                 another (c_blocks = the sum of ceil(part_cout / TM)); a single conv is one part.
 //                 Split-K: gid.z = n * splits + s, and split s sums k in [s * k_chunk, (s + 1) *
-//                 k_chunk) (k_chunk a multiple of BK). With splits = 1 the tile is written to y with
-//                 bias and ReLU; with splits > 1, y is bound to a dense scratch buffer (S, N, Cout,
-//                 OH*OW) (y_base 0, y_stride Cout*OH*OW, split s at s * split_stride, no bias or ReLU)
-//                 and conv2d_split_sum finishes. x_blocks = ceil(OH*OW / TN), c_blocks =
-//                 ceil(Cout/G / TM); dispatch (x_blocks, G * c_blocks, N * splits).
+//                 k_chunk), with each part's k_chunk = ceil(ceil(K / splits) / BK) * BK from its
+//                 own K (every part runs the same split count; a shallow part's last chunks may
+//                 be empty and write zeros). With splits = 1 the tile is written to the part's
+//                 output with bias and ReLU; with splits > 1, every part writes slot y bound to a
+//                 dense scratch buffer (S, N, sum of the parts' Cout, OH*OW) (part p's channels
+//                 after those of parts < p, split s at s * split_stride, no bias or ReLU) and
+//                 conv2d_split_sum finishes. x_blocks = ceil(OH*OW / TN); dispatch (x_blocks,
+//                 G * c_blocks, N * splits).
 //  conv2d_split_sum: y[n, co, p] = b[co] + sum_{s < splits} part[s * split_stride + (n * Cout + co) * OH*OW + p]
-//                 (+ ReLU), summed in a fixed order (deterministic, no atomics). One invocation
-//                 per element of a sample; dispatch sampleGrid(Cout*OH*OW, N, WG) (kernel.ts).
+//                 (+ ReLU) over the scratch's Cout channels (params.cout, the parts' channels
+//                 concatenated), each written to its part's output (slot, base, stride, flags),
+//                 summed in a fixed order (deterministic, no atomics). One invocation per element
+//                 of a sample; dispatch sampleGrid(Cout*OH*OW, N, WG) (kernel.ts).
 //
 // Bindings: 0 params (uniform), 1 x (read), 2 wt (read), 3 b (read), 4 y (read_write),
-// 5 part (read, conv2d_split_sum only).
+// 5 part (read, conv2d_split_sum only), 6 y1, 7 y2, 8 y3 (read_write, the tiled entry points' other
+// output slots).
 
 struct Params {
   cin: u32, h: u32, w: u32,
@@ -61,6 +80,12 @@ struct Params {
   w_group: u32, w_row: u32, w_chan: u32, flip: u32,
   splits: u32, k_chunk: u32, split_stride: u32,
   grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
+  // conv2d_tiled / conv2d_split_sum (k_chunk above is unused there): lane p = part p (header).
+  part_cout: vec4u,
+  part_kernel: vec4u,  // kh | kw << 8 | pt << 16 | pl << 24
+  part_flags: vec4u,   // has_bias | relu << 1 | output slot << 2
+  part_w_base: vec4u, part_b_base: vec4u,
+  part_y_base: vec4u, part_y_stride: vec4u,
 }
 
 override WG: u32 = 64;
@@ -239,6 +264,31 @@ fn conv2d_1x1(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg
 }
 
 @group(0) @binding(5) var<storage, read> part: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y1: array<f32>;
+@group(0) @binding(7) var<storage, read_write> y2: array<f32>;
+@group(0) @binding(8) var<storage, read_write> y3: array<f32>;
+
+/** Element i of output slot `slot` (y, y1, y2, y3) = v. */
+fn put(slot: u32, i: u32, v: f32) {
+  switch slot {
+    case 0u: { y[i] = v; }
+    case 1u: { y1[i] = v; }
+    case 2u: { y2[i] = v; }
+    default: { y3[i] = v; }
+  }
+}
+
+/** The part owning channel block cb of a tiled launch (cb < c_blocks) and the part's first block. */
+fn part_of_block(cb: u32) -> vec2u {
+  var first = 0u;
+  var p = 0u;
+  for (; p < 3u; p++) {
+    let blocks = (params.part_cout[p] + TM - 1u) / TM;
+    if (cb < first + blocks) { break; }
+    first += blocks;
+  }
+  return vec2u(p, first);
+}
 
 // Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
 // foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
@@ -249,20 +299,20 @@ fn logical_id(wid: vec3u, nwg: vec3u, lid: vec3u, size: vec3u) -> vec3u {
   return g * size + lid;
 }
 
-/** (c, ky, kx) of the flattened filter index k = (c * KH + ky) * KW + kx. */
-fn split_k(k: u32) -> vec3u {
-  let kk = params.kh * params.kw;
+/** (c, ky, kx) of the flattened filter index k = (c * KH + ky) * KW + kx of a kh x kw kernel. */
+fn split_k(k: u32, kh: u32, kw: u32) -> vec3u {
+  let kk = kh * kw;
   let r = k % kk;
-  return vec3u(k / kk, r / params.kw, r % params.kw);
+  return vec3u(k / kk, r / kw, r % kw);
 }
 
 /** (c, ky, kx) of k + delta, given t = split_k(k) and d = split_k(delta): adds with carries. */
-fn step_k(t: vec3u, d: vec3u) -> vec3u {
+fn step_k(t: vec3u, d: vec3u, kh: u32, kw: u32) -> vec3u {
   var kx = t.z + d.z;
   var ky = t.y + d.y;
   var c = t.x + d.x;
-  if (kx >= params.kw) { kx -= params.kw; ky += 1u; }
-  if (ky >= params.kh) { ky -= params.kh; c += 1u; }
+  if (kx >= kw) { kx -= kw; ky += 1u; }
+  if (ky >= kh) { ky -= kh; c += 1u; }
   return vec3u(c, ky, kx);
 }
 
@@ -276,17 +326,26 @@ fn conv2d_tiled(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) n
   if (wid.z >= params.grid_z) { return; }
   let threads = TX * TY;
   let grp = wid.y / params.c_blocks;
-  let c_tile = (wid.y % params.c_blocks) * TM;
+  let at_part = part_of_block(wid.y % params.c_blocks);
+  let pi = at_part.x;
+  let cout_g = params.part_cout[pi];
+  let c_tile = (wid.y % params.c_blocks - at_part.y) * TM;
+  let geom = params.part_kernel[pi];
+  let kh = geom & 0xffu;
+  let kw = (geom >> 8u) & 0xffu;
+  let pt = i32((geom >> 16u) & 0xffu);
+  let pl = i32(geom >> 24u);
   let p_tile = wid.x * TN;
   let n = wid.z / params.splits;
   let split = wid.z % params.splits;
-  let kk = params.kh * params.kw;
+  let kk = kh * kw;
   let ksize = params.cin_g * kk;
-  let k_begin = split * params.k_chunk;
-  let k_end = min(k_begin + params.k_chunk, ksize);
+  let k_chunk = ((ksize + params.splits - 1u) / params.splits + BK - 1u) / BK * BK;
+  let k_begin = split * k_chunk;
+  let k_end = min(k_begin + k_chunk, ksize);
   let npix = params.oh * params.ow;
   let plane = params.h * params.w;
-  let wrow0 = params.w_base + grp * params.cout_g * ksize;
+  let wrow0 = params.part_w_base[pi] + grp * cout_g * ksize;
   let xs = params.x_base + n * params.x_stride + grp * params.cin_g * plane;
 
   // Weight staging: vec4 slots li + threads * r hold channels 4 * cq.. of column wk (threads is a
@@ -299,13 +358,13 @@ fn conv2d_tiled(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) n
   let q = li % TX;
   let kr = (li / TX) * rows;
   let p = vec4u(p_tile + 4u * q) + vec4u(0u, 1u, 2u, 3u);
-  let iy0 = select(vec4i(i32(params.h)), vec4i((p / params.ow) * params.sh) - i32(params.pt), p < vec4u(npix));
-  let ix0 = vec4i((p % params.ow) * params.sw) - i32(params.pl);
+  let iy0 = select(vec4i(i32(params.h)), vec4i((p / params.ow) * params.sh) - pt, p < vec4u(npix));
+  let ix0 = vec4i((p % params.ow) * params.sw) - pl;
   let hi = vec4i(i32(params.h));
   let wi = vec4i(i32(params.w));
-  let one = split_k(1u);
-  let step = split_k(BK);
-  var tap = split_k(k_begin + kr);
+  let one = split_k(1u, kh, kw);
+  let step = split_k(BK, kh, kw);
+  var tap = split_k(k_begin + kr, kh, kw);
 
   var acc: array<vec4f, 4>;  // acc[j][i]: channel 4ty + i, pixel 4tx + j
   for (var k0 = k_begin; k0 < k_end; k0 += BK) {
@@ -313,7 +372,7 @@ fn conv2d_tiled(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) n
     for (var r = 0u; r < w_slots; r++) {
       let cq = (li + threads * r) / BK;
       let cl = vec4u(c_tile + 4u * cq) + vec4u(0u, 1u, 2u, 3u);
-      let ok = (cl < vec4u(params.cout_g)) & vec4<bool>(k < k_end);
+      let ok = (cl < vec4u(cout_g)) & vec4<bool>(k < k_end);
       let at = select(vec4u(0u), wrow0 + cl * ksize + k, ok);
       tile_w[wk * (TM / 4u + 1u) + cq] = select(vec4f(0.0), vec4f(wt[at.x], wt[at.y], wt[at.z], wt[at.w]), ok);
     }
@@ -324,9 +383,9 @@ fn conv2d_tiled(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) n
       let ok = (iy >= vec4i(0)) & (iy < hi) & (ix >= vec4i(0)) & (ix < wi) & vec4<bool>(k0 + kr + r < k_end);
       let at = select(vec4u(0u), vec4u(iy * wi + ix) + xs + t.x * plane, ok);
       tile_x[(kr + r) * (TN / 4u) + q] = select(vec4f(0.0), vec4f(x[at.x], x[at.y], x[at.z], x[at.w]), ok);
-      t = step_k(t, one);
+      t = step_k(t, one, kh, kw);
     }
-    tap = step_k(tap, step);
+    tap = step_k(tap, step, kh, kw);
     workgroupBarrier();
     for (var kb = 0u; kb < BK; kb++) {
       let a = tile_w[kb * (TM / 4u + 1u) + lid.y];
@@ -338,18 +397,19 @@ fn conv2d_tiled(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) n
     }
     workgroupBarrier();
   }
-  let ys = params.y_base + n * params.y_stride + split * params.split_stride;
+  let flags = params.part_flags[pi];
+  let ys = params.part_y_base[pi] + n * params.part_y_stride[pi] + split * params.split_stride;
   for (var j = 0u; j < 4u; j++) {
     let pj = p_tile + 4u * lid.x + j;
     if (pj >= npix) { break; }
     for (var i = 0u; i < 4u; i++) {
       let cl = c_tile + 4u * lid.y + i;
-      if (cl >= params.cout_g) { break; }
-      let co = grp * params.cout_g + cl;
+      if (cl >= cout_g) { break; }
+      let co = grp * cout_g + cl;
       var v = acc[j][i];
-      if (params.has_bias != 0u) { v += b[params.b_base + co]; }
-      if (params.relu != 0u) { v = max(v, 0.0); }
-      y[ys + co * npix + pj] = v;
+      if ((flags & 1u) != 0u) { v += b[params.part_b_base[pi] + co]; }
+      if ((flags & 2u) != 0u) { v = max(v, 0.0); }
+      put(flags >> 2u, ys + co * npix + pj, v);
     }
   }
 }
@@ -363,7 +423,17 @@ fn conv2d_split_sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
   let at = (n * params.cout) * npix + i;
   var v = 0.0;
   for (var s = 0u; s < params.splits; s++) { v += part[s * params.split_stride + at]; }
-  if (params.has_bias != 0u) { v += b[params.b_base + i / npix]; }
-  if (params.relu != 0u) { v = max(v, 0.0); }
-  y[params.y_base + n * params.y_stride + i] = v;
+  // The part owning scratch channel i / npix (each part's G * part_cout channels in turn), and c within it.
+  let groups = params.cin / params.cin_g;
+  var c = i / npix;
+  var pi = 0u;
+  for (; pi < 3u; pi++) {
+    let channels = params.part_cout[pi] * groups;
+    if (c < channels) { break; }
+    c -= channels;
+  }
+  let flags = params.part_flags[pi];
+  if ((flags & 1u) != 0u) { v += b[params.part_b_base[pi] + c]; }
+  if ((flags & 2u) != 0u) { v = max(v, 0.0); }
+  put(flags >> 2u, params.part_y_base[pi] + n * params.part_y_stride[pi] + c * npix + i % npix, v);
 }

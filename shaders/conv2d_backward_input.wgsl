@@ -10,8 +10,9 @@
 //
 // Entry points, N folded into gid.z and gid.y = group * c_blocks + input-channel block:
 //  backward_input_direct (CPU adapters, stride > 1: at stride 1 the caller runs conv2d.wgsl's
-//      conv2d_direct / conv2d_1x1 on dy with the flipped, transposed weights instead, a forward
-//      conv with padding K - 1 - pad): one invocation owns 4 input channels x 4 input columns
+//      conv2d_direct / conv2d_1x1, or on devices with subgroups conv2d_direct_subgroup.wgsl's
+//      entry points, on dy with the flipped, transposed weights instead, a forward conv with
+//      padding K - 1 - pad): one invocation owns 4 input channels x 4 input columns
 //      of one input row, in four vec4 registers. Its columns are ix = phase + sw * (4m + j),
 //      j = 0..3, all of one phase (ix mod sw), so they share the same valid taps kx = phase + pl
 //      (mod sw), and tap kx reads the 4 consecutive dy columns ox = (phase + pl - kx) / sw + 4m + j.

@@ -1,15 +1,20 @@
 // The autotuning cache (engine/autotune.ts): picking the fastest variant per family, the cache per
 // adapter (memory, localStorage, a JSON file), corrupt caches, and Runtime.create({ autotune })
-// starting with the cached variants (explicit `variants` still win).
+// starting with the cached variants (explicit `variants` still win), and a stale cache: a cached
+// variant the device cannot run falls back to the default with a warning, a forced one still throws.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  adapterKey, autotune, cachedVariants, localStorageStore, memoryStore, parseTuneFile, recordChoice, tuneFromTimings,
+  adapterKey, autotune, cachedVariants, localStorageStore, memoryStore, parseTuneFile, recordChoice, tuneFromTimings, usableVariants,
 } from '../engine/autotune';
+import { linearVariant } from '../engine/kernels/linear';
+import { linear } from '../engine/ops/linear';
 import { Runtime } from '../engine/runtime';
+import { Tensor } from '../engine/tensor';
+import { randomArray } from './helpers/random';
 import { jsonFileStore } from '../scripts/bench/tune_file';
 import { gpu } from './helpers/gpu';
 
@@ -106,6 +111,69 @@ describe('Runtime.create({ autotune })', () => {
     } finally {
       rt.destroy();
       plain.destroy();
+    }
+  });
+});
+
+describe('a stale autotune cache', () => {
+  it('usableVariants drops what the device cannot run, with one warning each, and skips explicit families', () => {
+    const warnings: string[] = [];
+    const why = (f: string, v: string) => (f === 'linear' && v === 'gemv_subgroup' ? "it needs the WebGPU feature 'subgroups'" : null);
+    const out = usableVariants({ conv2d: 'tiled', linear: 'gemv_subgroup', gram: 'direct' }, { gram: 'tiled' }, why, (w) => warnings.push(w));
+    expect(out).toEqual({ conv2d: 'tiled' });
+    expect(warnings).toEqual([`autotune cache: ignoring linear variant 'gemv_subgroup' (it needs the WebGPU feature 'subgroups'); using the adapter default`]);
+  });
+
+  it('a cached gemv_subgroup on a device without subgroups falls back to the default linear variant, warning once', async () => {
+    const probe = await Runtime.create({ subgroups: false });
+    const key = adapterKey(probe.gpu.adapterInfo);
+    probe.destroy();
+    const store = memoryStore();
+    // As recorded on a device with subgroups, plus a variant name this engine does not have.
+    recordChoice(store, key, { variants: { linear: 'gemv_subgroup', conv2d: 'winograd', gram: 'direct' }, date: 'd' });
+    const warnings: string[] = [];
+    const rt = await Runtime.create({ subgroups: false, autotune: store, onWarning: (w) => warnings.push(w) });
+    try {
+      expect(rt.gpu.features.subgroups).toBe(false);
+      expect(rt.variants).toEqual({ gram: 'direct' });
+      expect(warnings).toHaveLength(2);
+      expect(warnings.find((w) => w.includes('linear'))).toMatch(
+        /^autotune cache: ignoring linear variant 'gemv_subgroup' \(it needs the WebGPU feature 'subgroups', which this device does not have \(valid here: register, tiled, gemv\)\); using the adapter default$/,
+      );
+      expect(warnings.find((w) => w.includes('conv2d'))).toMatch(/ignoring conv2d variant 'winograd' \('winograd' is not a conv2d variant \(valid: direct, tiled\)\)/);
+      const byKind = { cpu: 'register', gpu: 'gemv' } as const;
+      expect(linearVariant(rt, 1)).toBe(byKind[rt.kind]);
+      // The layer runs (it threw before the fallback).
+      const x = Tensor.fromData(rt, randomArray(8, 1), [1, 8, 1, 1], 'x');
+      const w = Tensor.fromData(rt, randomArray(24, 2), [3, 8, 1, 1], 'w');
+      const y = linear(x, w, null);
+      const got = await y.read();
+      const xs = await x.read();
+      const ws = await w.read();
+      for (let o = 0; o < 3; o++) {
+        let ref = 0;
+        for (let i = 0; i < 8; i++) ref += xs[i] * ws[o * 8 + i];
+        expect(Math.abs(got[o] - ref)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(ref));
+      }
+      for (const t of [x, w, y]) t.dispose();
+    } finally {
+      rt.destroy();
+    }
+  });
+
+  it('an explicit impossible variant stays strict: the layer throws naming the valid choices', async () => {
+    const warnings: string[] = [];
+    const rt = await Runtime.create({ subgroups: false, variants: { linear: 'gemv_subgroup' }, autotune: memoryStore(), onWarning: (w) => warnings.push(w) });
+    try {
+      expect(rt.variants).toEqual({ linear: 'gemv_subgroup' });
+      const x = Tensor.fromData(rt, randomArray(8, 3), [1, 8, 1, 1], 'x');
+      const w = Tensor.fromData(rt, randomArray(24, 4), [3, 8, 1, 1], 'w');
+      expect(() => linear(x, w, null)).toThrow(/linear: variant 'gemv_subgroup' needs the WebGPU feature 'subgroups', which this device does not have .*variants here: register, tiled, gemv/);
+      expect(warnings).toEqual([]);
+      x.dispose();
+      w.dispose();
+    } finally {
+      rt.destroy();
     }
   });
 });

@@ -2,16 +2,21 @@
 // one quick conv layer (both variants), one ReLU and TinyVGG, forward and backward, and two
 // technique rows on TinyVGG (saliency, one class-vis loop), our engine beside TF.js's WebGPU
 // backend in the same page. Checks the JSON it writes: adapter, browser, every row with positive
-// ms for both engines and a sane ratio. Plus the Node-side case lists.
+// ms for both engines and a sane ratio. Then the command itself (npm run bench:browser) with ORT's
+// WebGPU EP refused an adapter (--ort-no-adapter) and a full-count SmoothGrad row: the ORT rows
+// say unavailable with ORT's reason, the rest completes, exit code 0. Plus the Node-side case
+// lists and the option errors.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../scripts/bench/args';
+import { ATTRIBUTION, QUICK_ATTRIBUTION } from '../scripts/bench/attribution_cases';
 import { browserCases, opId } from '../scripts/bench/browser/cases';
 import { techniqueCases } from '../scripts/bench/browser/technique_cases';
-import { runBrowserBench } from '../scripts/bench/browser/run';
+import { BROWSER_USAGE, runBrowserBench, type BrowserBenchResult } from '../scripts/bench/browser/run';
 import type { BrowserRow } from '../scripts/bench/browser/types';
 import { REPO_ROOT, requireChromium } from './helpers/browser';
 
@@ -53,6 +58,32 @@ describe('bench:browser cases (Node side)', () => {
     expect(sel('--quick', '--filter', 'gradcam|fourier').map((c) => c.items)).toEqual([['gradcam'], ['neuron-vis (fourier)']]);
     expect(at(sel('--quick', '--filter', '^optimization/'))).toEqual(['tinyvgg optimization 64']);
     expect(sel('--quick', '--filter', 'net/tinyvgg|relu')).toEqual([]);
+    // GoogLeNet at 224, every attribution technique (full counts, or the quick ones) and every loop.
+    const g = sel('--model', 'googlenet', '--filter', 'technique');
+    expect(at(g)).toEqual(['googlenet attribution 224', 'googlenet optimization 224']);
+    expect(g[0].items).toEqual(['saliency', 'guided', 'gradcam', 'occlusion 8x8', 'smoothgrad n=16', 'ig m=32']);
+    expect(g[1].items).toEqual(quick[1].items);
+    expect(sel('--quick', '--model', 'googlenet')[0].items).toEqual(quick[0].items);
+    // Every network of the Node technique bench without --model.
+    expect([...new Set(sel('--filter', 'technique').map((c) => c.network))]).toEqual(['tinyvgg', 'squeezenet1_1', 'googlenet']);
+    expect(sel('--filter', 'neuron-vis \\(fourier').map((c) => `${c.network} ${c.items}`)).toEqual(
+      ['tinyvgg neuron-vis (fourier)', 'squeezenet1_1 neuron-vis (fourier)', 'squeezenet1_1 neuron-vis (fourier)', 'googlenet neuron-vis (fourier)']);
+  });
+
+  it('bad options fail before a browser starts, naming the valid choices or the option to use', async () => {
+    const fails = (argv: string[]) => expect(runBrowserBench(argv, () => {})).rejects;
+    await fails(['--model', 'resnet']).toThrow(/^bench:browser: --model must be alexnet, squeezenet, googlenet or tinyvgg, got resnet\nusage: npm run bench:browser/);
+    await fails(['--bogus']).toThrow(/^bench:browser: unknown option --bogus\nusage: npm run bench:browser/);
+    await fails(['--iters', '0']).toThrow(/--iters needs a positive integer, got 0/);
+    await fails(['--networks']).toThrow(/--networks is an option of npm run bench, not of bench:browser: .*--filter net\//);
+    await fails(['--weights', 'w']).toThrow(/--weights is an option of npm run bench.*weights\//);
+    await fails(['--no-ort', '--ort-no-adapter']).toThrow(/give one of them/);
+    await fails(['--browser']).toThrow(/--browser needs a value/);
+    await fails(['--help']).toThrow(BROWSER_USAGE);
+    // --help names every option the command takes.
+    for (const flag of ['--browser', '--browser-flags', '--out', '--quick', '--model', '--filter', '--iters', '--repeats', '--batch', '--no-tfjs', '--no-ort', '--ort-no-adapter', '--help']) {
+      expect(BROWSER_USAGE).toMatch(new RegExp(`^  ${flag} `, 'm'));
+    }
   });
 });
 
@@ -119,6 +150,9 @@ describe('npm run bench:browser (smoke, SwiftShader)', () => {
       expect(r.how, r.id).toBeTruthy();
     }
     expect(tech[1].shape).toBe('(1, 3, 64, 64) ms/step, 1-step loops');
+    expect(tech[0].counts).toEqual(QUICK_ATTRIBUTION);
+    expect(tech[1].counts).toEqual({ steps: 1 });
+    expect(lines.join('\n')).toMatch(/attribution counts: SmoothGrad n = 4 .*IG m = 4, 2x2 occlusion grid/);
     expect(lines.join('\n')).toMatch(/technique rows: wall time per image/);
     const conv = kinds('layer')[0];
     expect(Object.keys(conv.variants!).sort()).toEqual(['direct', 'tiled']);
@@ -129,6 +163,43 @@ describe('npm run bench:browser (smoke, SwiftShader)', () => {
     const picked = Object.values(tune.adapters as Record<string, { variants: Record<string, string> }>)[0].variants.conv2d;
     const fastest = Object.entries(conv.variants!).reduce((a, b) => (b[1].ms! < a[1].ms! ? b : a))[0];
     expect(picked).toBe(fastest);
+  }, 180_000);
+
+  it('npm run bench:browser: ORT unavailable says why in the row and the JSON, the rest completes, exit code 0; full counts without --quick', async () => {
+    requireChromium();
+    const dir = mkdtempSync(join(out, 'ort-'));
+    const argv = ['run', '--silent', 'bench:browser', '--', '--filter', 'net/tinyvgg|technique/tinyvgg/smoothgrad', '--no-tfjs', '--ort-no-adapter', '--batch', '1', '--iters', '1', '--repeats', '1', '--out', dir];
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      execFile('npm', argv, { cwd: REPO_ROOT, maxBuffer: 1 << 24 }, (e, stdout, stderr) => done({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const reason = /^unavailable: .*Failed to get GPU adapter/;
+    expect(run.stdout).toMatch(/\n {4}onnxruntime-web webgpu: unavailable: .*Failed to get GPU adapter/);
+    expect(run.stdout).toMatch(/--ort-no-adapter: its WebGPU EP was refused an adapter/);
+    const file = readdirSync(dir).find((f) => /^bench-browser-.*\.json$/.test(f));
+    expect(file, readdirSync(dir).join(', ')).toBeDefined();
+    const json = JSON.parse(readFileSync(join(dir, file!), 'utf8')) as BrowserBenchResult;
+    expect(json.args).toContain('--ort-no-adapter');
+    expect(json.ort).toMatchObject({ executionProvider: 'webgpu', adapterRefused: true });
+    expect(json.ort!.unavailable).toHaveLength(1);
+    expect(json.ort!.unavailable[0]).toMatch(/^tinyvgg: unavailable: .*Failed to get GPU adapter/);
+    const nets = json.rows.filter((r) => r.kind === 'network');
+    expect(nets.map((r) => r.direction)).toEqual(['forward', 'forward+backward']);
+    expect(nets[0].ort!.ms).toBeNull();
+    expect(nets[0].ort!.error).toMatch(reason);
+    expect(nets[0].ratioOrt).toBeNull();
+    expect(nets[1].ort).toBeNull();
+    // The rest of the run: our network rows and the technique row were measured.
+    for (const r of json.rows) {
+      expect(r.ours.error, r.id).toBeUndefined();
+      expect(r.ours.ms, r.id).toBeGreaterThan(0);
+      expect(r.tfjs, r.id).toBeNull();
+    }
+    // Without --quick the attribution rows use the full counts, in the id and the JSON.
+    const tech = json.rows.filter((r) => r.kind === 'technique');
+    expect(tech.map((r) => r.id)).toEqual([`technique/tinyvgg/smoothgrad n=${ATTRIBUTION.smoothN}`]);
+    expect(tech[0].counts).toEqual(ATTRIBUTION);
+    expect(run.stdout).toMatch(/attribution counts: SmoothGrad n = 16 .*IG m = 32, 8x8 occlusion grid/);
   }, 180_000);
 
   it('names the executable when the browser cannot start', async () => {

@@ -3,6 +3,7 @@
 // that measures the adapter's compute and bandwidth ceilings.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conv2dDirectSubgroupKernel, conv2dKernel } from '../engine/kernels/conv2d';
 import { loadModel, Tensor, type Model } from '../engine/index';
 import { calibrate, kernelSource, profilePass } from '../engine/inspect';
 import { setProfileScope } from '../engine/profile';
@@ -39,7 +40,7 @@ describe('profilePass', () => {
     const names = new Set(p.layers.map((l) => l.name));
     for (const r of recs) expect(r.scope === null || names.has(r.scope), `record ${r.index} (${r.label}) scope ${r.scope}`).toBe(true);
     // FLOPs of the conv forwards: 2 * Cout * Cin * kh * kw * Hout * Wout each.
-    const conv = recs.find((r) => r.family === 'conv2d' && r.scope === convs[0])!;
+    const conv = recs.find((r) => (r.family === conv2dKernel.name || r.family === conv2dDirectSubgroupKernel.name) && r.scope === convs[0])!;
     const l = model.spec.layers.find((x) => x.name === convs[0]) as Extract<(typeof model.spec.layers)[number], { type: 'conv' }>;
     const [, h, w] = p.layers.find((x) => x.name === convs[0])!.shape;
     expect(conv.flops).toBeGreaterThanOrEqual(2 * l.outChannels * l.inChannels * l.kernel[0] * l.kernel[1] * h * w);

@@ -3,6 +3,7 @@
 // after warm a forward builds no pipeline.
 
 import { describe, expect, it } from 'vitest';
+import { conv2dDirectSubgroupKernel, conv2dKernel } from '../engine/kernels/conv2d';
 import { loadModel } from '../engine/models/load';
 import type { ModelSpec } from '../engine/models/spec';
 import { relu } from '../engine/ops/relu';
@@ -53,12 +54,13 @@ describe('rt.profile', () => {
         expect(r.flops, r.label).not.toBeNull();
         expect(r.flops! >= 0 && r.bytes! > 0, r.label).toBe(true);
       }
-      const families = new Set(recs.map((r) => r.family));
+      // The forward conv's family: conv2d, or on the direct path with subgroups conv2d_direct_subgroup.
+      const families = new Set(recs.map((r) => (r.family === conv2dKernel.name || r.family === conv2dDirectSubgroupKernel.name ? 'conv2d' : r.family)));
       for (const f of ['conv2d', 'maxpool', 'linear', 'softmax', 'maxpool_backward', 'linear_backward_input', 'relu_backward']) {
         expect(families.has(f), `${f} in ${[...families].join(', ')}`).toBe(true);
       }
       // The forward conv: 2 * N * Cout * OH * OW * Cin/g * KH * KW, bytes at least x + w + b + y.
-      const conv = recs.find((r) => r.family === 'conv2d') as DispatchRecord;
+      const conv = recs.find((r) => r.family === conv2dKernel.name || r.family === conv2dDirectSubgroupKernel.name) as DispatchRecord;
       expect(conv.flops).toBe(2 * 1 * COUT * H * H * CIN * K * K);
       expect(conv.bytes).toBe(4 * (CIN * H * H + COUT * CIN * K * K + COUT + COUT * H * H));
       expect(conv.variant).toBe(rt.kind === 'cpu' ? 'direct' : 'tiled');

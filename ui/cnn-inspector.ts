@@ -1,5 +1,5 @@
 import { css, html, LitElement, nothing } from 'lit';
-import type { DispatchRecord } from '../engine/profile';
+import { scopeLayers, type DispatchRecord } from '../engine/profile';
 import type { RgbaImage } from '../engine/techniques/technique';
 import './cnn-chart';
 import { siFormat, type ChartSpec } from './cnn-chart';
@@ -33,7 +33,7 @@ export function rooflineSpec(run: InspectorRun, layer: string | null): ChartSpec
   const lo = Math.min(...ais, peak / bw) / 4;
   const hi = Math.max(...ais, peak / bw) * 4;
   const roof = [lo, peak / bw, hi];
-  const pick = (inLayer: boolean) => recs.filter((r) => (layer !== null && r.scope === layer) === inLayer);
+  const pick = (inLayer: boolean) => recs.filter((r) => (layer !== null && scopeLayers(r.scope).includes(layer)) === inLayer);
   const other = pick(false);
   const sel = pick(true);
   const series: ChartSpec['series'] = [
@@ -212,7 +212,8 @@ export class CnnInspector extends LitElement {
 
   private renderLayers(r: InspectorRun) {
     const count = new Map<string, number>();
-    for (const x of r.profile.records) if (x.scope) count.set(x.scope, (count.get(x.scope) ?? 0) + 1);
+    // A multi-conv launch counts for each of its layers.
+    for (const x of r.profile.records) for (const l of scopeLayers(x.scope)) count.set(l, (count.get(l) ?? 0) + 1);
     const layers = r.layers.filter((l) => count.has(l.name));
     return html`<h3>Layers (click to highlight their dispatches)</h3>
       <div class="layers" role="group" aria-label="layers">${layers.map((l) => html`<button class="layer" aria-pressed=${this.layer === l.name ? 'true' : 'false'}
@@ -221,7 +222,7 @@ export class CnnInspector extends LitElement {
 
   private pickLayer(name: string): void {
     this.layer = this.layer === name ? null : name;
-    const first = this.result?.profile.records.find((x) => x.scope === this.layer);
+    const first = this.result?.profile.records.find((x) => this.layer !== null && scopeLayers(x.scope).includes(this.layer));
     if (first) this.selected = first.index;
   }
 
@@ -233,7 +234,7 @@ export class CnnInspector extends LitElement {
       <tbody>${r.profile.records.map((x) => {
         const ai = intensity(x);
         const s = seconds(x);
-        const cls = `${this.layer !== null && x.scope === this.layer ? 'in-layer' : ''} ${x.index === this.selected ? 'sel' : ''}`;
+        const cls = `${this.layer !== null && scopeLayers(x.scope).includes(this.layer) ? 'in-layer' : ''} ${x.index === this.selected ? 'sel' : ''}`;
         return html`<tr class=${cls} @click=${() => (this.selected = x.index)}>
           <td>${x.index}</td><td class="l">${x.scope ?? '\u2013'}</td><td class="l">${x.family}</td><td class="l">${x.entryPoint}</td><td class="l">${x.variant ?? '\u2013'}</td>
           <td>${x.workgroupSize.join('\u00d7')}</td><td>${x.workgroups.join('\u00d7')}</td>

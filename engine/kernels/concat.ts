@@ -13,6 +13,6 @@ export const copyKernel = defineKernel({ name: 'copy', code });
 /** dst = src, element for element; both (N, C, H, W) of one shape, either may be a view. */
 export function dispatchCopy(rt: Runtime, src: Tensor, dst: Tensor): void {
   const program = rt.program({ ...copyKernel, constants: { WG } });
-  const params = { per_sample: dst.sampleSize, ...src.layout('src'), ...dst.layout('dst') };
+  const params = [{ per_sample: dst.sampleSize }, src.layout('src'), dst.layout('dst')];
   rt.dispatch(program, { params, src, dst }, sampleGrid(dst.sampleSize, dst.n, WG, rt.maxGroups), cost(0, [src, dst]));
 }

@@ -4,7 +4,8 @@
 import forwardCode from '../../shaders/conv2d.wgsl?raw';
 import backwardInputCode from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightsCode from '../../shaders/conv2d_backward_weights.wgsl?raw';
-import type { DispatchCost, Resources, Runtime } from '../runtime';
+import directSubgroupCode from '../../shaders/conv2d_direct_subgroup.wgsl?raw';
+import type { DispatchCost, Resources, Runtime, UniformValues } from '../runtime';
 import { Tensor } from '../tensor';
 import { cost, defineKernel, dispatchFolded, sampleGrid } from './kernel';
 import { dispatchSumStack } from './sum';
@@ -15,6 +16,10 @@ export type Conv2dVariant = (typeof CONV2D_VARIANTS)[number];
 
 export const conv2dKernel = defineKernel({
   name: 'conv2d', code: forwardCode, entryPoints: ['conv2d_direct', 'conv2d_1x1', 'conv2d_tiled', 'conv2d_split_sum'], variants: CONV2D_VARIANTS,
+});
+/** The direct entry points with weight loads shared across a subgroup (devices with 'subgroups' of at least 4 lanes; see conv2dDirectSubgroups). */
+export const conv2dDirectSubgroupKernel = defineKernel({
+  name: 'conv2d_direct_subgroup', code: directSubgroupCode, entryPoints: ['conv2d_direct_sg', 'conv2d_direct3_sg', 'conv2d_1x1_sg'], variants: CONV2D_VARIANTS,
 });
 export const conv2dBackwardInputKernel = defineKernel({
   name: 'conv2d_backward_input', code: backwardInputCode, entryPoints: ['backward_input_direct', 'backward_input_tiled'], variants: CONV2D_VARIANTS,
@@ -31,6 +36,13 @@ const WG = 64;
  * x columns of a block (fixed in the WGSL).
  */
 const DIRECT_WG = 32;
+/**
+ * conv2d_direct_subgroup.wgsl's workgroup size: 16. Its invocations past the last block still
+ * compute (they take part in the broadcasts) and store nothing, so smaller workgroups waste less;
+ * on SwiftShader 16 measured as fast as 32 or faster on every layer tried (up to 1.6x less CPU
+ * time on 14 x 14 1x1 layers, where 32 leaves only a few workgroups for the cores).
+ */
+const DIRECT_SG_WG = 16;
 const DIRECT_CB = 16;
 const DIRECT_XB = 8;
 /** Channels x columns of a backward_input_direct block (fixed in the WGSL). */
@@ -63,9 +75,12 @@ const MAX_SPLITS = 16;
  * it, at most MAX_SPLITS and none shorter than MIN_SPLIT_K. The partial sums then go through a
  * deterministic second pass.
  */
-export function conv2dTiling(m: number, p: number, k: number, batches: number): ConvTiling {
-  const grid = (tm: number, tn: number) => Math.ceil(m / tm) * Math.ceil(p / tn) * batches;
-  const padded = (tm: number, tn: number) => Math.ceil(m / tm) * tm * Math.ceil(p / tn) * tn;
+export function conv2dTiling(m: number | readonly number[], p: number, k: number, batches: number): ConvTiling {
+  // A multi-conv launch (m: each part's channels) stacks the parts' channel blocks.
+  const ms = typeof m === 'number' ? [m] : m;
+  const blocks = (tm: number) => ms.reduce((s, mi) => s + Math.ceil(mi / tm), 0);
+  const grid = (tm: number, tn: number) => blocks(tm) * Math.ceil(p / tn) * batches;
+  const padded = (tm: number, tn: number) => blocks(tm) * tm * Math.ceil(p / tn) * tn;
   const fits = CONV2D_TILES.filter(([tm, tn]) => grid(tm, tn) >= TARGET_WORKGROUPS);
   if (fits.length) {
     const area = fits[0][0] * fits[0][1];
@@ -94,6 +109,8 @@ function tiledLaunch(rt: Runtime, m: number, p: number, k: number, batches: numb
 /** Overrides of a tiled entry point; TX and TY (its workgroup size) are given so profiles see them. */
 const tileConstants = (tm: number, tn: number) => ({ BK, TM: tm, TN: tn, TX: tn / 4, TY: tm / 4 });
 
+/** The part_* uniforms of conv2d.wgsl for launches with no parts (the direct entry points ignore them). */
+const NO_PARTS = { part_cout: [0, 0, 0, 0], part_kernel: [0, 0, 0, 0], part_flags: [0, 0, 0, 0], part_w_base: [0, 0, 0, 0], part_b_base: [0, 0, 0, 0], part_y_base: [0, 0, 0, 0], part_y_stride: [0, 0, 0, 0] };
 /** Uniforms of an unsplit launch (direct entry points ignore them). */
 const UNSPLIT = { splits: 1, k_chunk: 0, split_stride: 0 };
 
@@ -127,32 +144,126 @@ export function conv2dVariant(rt: Runtime): Conv2dVariant {
 
 /** y = conv(x, w) + b (+ ReLU). A 1x1, stride-1, unpadded conv runs as a plain matrix product on the direct path. */
 export function dispatchConv2d(rt: Runtime, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null, y: Tensor, relu: boolean): void {
-  const coutG = g.cout / g.groups;
-  const base = { ...shared(g), has_bias: b ? 1 : 0, relu: relu ? 1 : 0, ...x.layout('x'), ...y.layout('y'), w_base: w.boundBase, b_base: b ? b.boundBase : 0, ...directWeights(g, false) };
-  const buffers = { x, wt: w, b: b ?? w };
-  const flops = conv2dFlops(g);
-  if (conv2dVariant(rt) === 'tiled' && coutG >= TILED_MIN_CHANNELS) {
-    const npix = g.oh * g.ow;
-    const ksize = (g.cin / g.groups) * g.kh * g.kw;
-    const { tm, tn, kChunk, splits } = tiledLaunch(rt, coutG, npix, ksize, g.n * g.groups);
-    const program = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_tiled', constants: tileConstants(tm, tn) });
-    const tiles = { x_blocks: ceil(npix, tn), c_blocks: ceil(coutG, tm), k_chunk: kChunk, splits };
-    const grid = [tiles.x_blocks, g.groups * tiles.c_blocks, g.n * splits];
-    if (splits === 1) {
-      dispatchFolded(rt, program, { params: { ...base, ...tiles, split_stride: 0 }, ...buffers, y }, grid, cost(flops, [x, w, b, y], 'tiled'));
-      return;
-    }
-    // Partial sums of every split into a dense (S, N, Cout, OH*OW) scratch tensor, then summed into y.
-    const perSample = g.cout * npix;
-    const part = Tensor.empty(rt, [splits * g.n, g.cout, g.oh, g.ow], 'conv2d.split_k');
-    const partLayout = { y_base: 0, y_stride: perSample, split_stride: g.n * perSample, has_bias: 0, relu: 0 };
-    dispatchFolded(rt, program, { params: { ...base, ...tiles, ...partLayout }, ...buffers, y: part }, grid, cost(flops, [x, w, part], 'tiled'));
-    const sum = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_split_sum', constants: { WG } });
-    dispatchFolded(rt, sum, { params: { ...base, ...tiles, split_stride: g.n * perSample }, b: buffers.b, y, part }, sampleGrid(perSample, g.n, WG, rt.maxGroups), cost(part.size, [part, b, y], 'tiled'));
-    part.dispose();
+  if (conv2dVariant(rt) === 'tiled' && conv2dTiledTakes(g.cout / g.groups, g.kh, g.kw, g.pt, g.pl)) {
+    dispatchTiled(rt, x, [{ g, w, b, y, relu }]);
     return;
   }
-  dispatchDirect(rt, g, base, { ...buffers, y }, cost(flops, [x, w, b, y], 'direct'));
+  // Uniforms as a list of parts (packed in order, see engine/uniforms.ts): in V8 an object spread
+  // followed by new keys costs ~0.5 us each, and these structs have 30-40 members.
+  const base = [shared(g), { has_bias: b ? 1 : 0, relu: relu ? 1 : 0, w_base: w.boundBase, b_base: b ? b.boundBase : 0 }, x.layout('x'), y.layout('y'), directWeights(g, false)];
+  dispatchDirect(rt, g, base, { x, wt: w, b: b ?? w, y }, cost(conv2dFlops(g), [x, w, b, y], 'direct'));
+}
+
+/** One conv of a tiled launch: its geometry, weights, bias, output and fused ReLU. */
+export interface ConvPart { g: ConvGeometry; w: Tensor; b: Tensor | null; y: Tensor; relu: boolean }
+
+/** Most convs one tiled launch runs (the WGSL's part_* vectors have 4 lanes, and 4 output slots). */
+export const MAX_CONV_PARTS = 4;
+
+/** Whether conv2d_tiled takes a conv of coutG channels per group, kernel kh x kw, top / left padding pt, pl (packed a byte each). */
+export function conv2dTiledTakes(coutG: number, kh: number, kw: number, pt: number, pl: number): boolean {
+  return coutG >= TILED_MIN_CHANNELS && Math.max(kh, kw, pt, pl) <= 255;
+}
+
+/** Whether convs of one x can share a tiled launch: the 'tiled' variant, at most MAX_CONV_PARTS, one group, one stride and output size. */
+export function conv2dFusable(rt: Runtime, gs: readonly ConvGeometry[]): boolean {
+  const a = gs[0];
+  const same = (g: ConvGeometry) => g.n === a.n && g.cin === a.cin && g.h === a.h && g.w === a.w && g.oh === a.oh && g.ow === a.ow && g.sh === a.sh && g.sw === a.sw;
+  return conv2dVariant(rt) === 'tiled' && gs.length >= 1 && gs.length <= MAX_CONV_PARTS && gs.every((g) => g.groups === 1 && same(g) && conv2dTiledTakes(g.cout, g.kh, g.kw, g.pt, g.pl));
+}
+
+/**
+ * Several convs of the same x: one tiled launch (plus a split-sum pass when K is split) where
+ * conv2dFusable allows it and their weights, and their biases, each share one bindable buffer (the
+ * weight arena); otherwise one dispatchConv2d each.
+ */
+export function dispatchConv2dMulti(rt: Runtime, x: Tensor, parts: readonly ConvPart[]): void {
+  const biases = parts.flatMap((p) => (p.b ? [p.b] : []));
+  if (parts.length > 1 && conv2dFusable(rt, parts.map((p) => p.g)) && span(rt, parts.map((p) => p.w)) && (!biases.length || span(rt, biases))) dispatchTiled(rt, x, parts);
+  else for (const p of parts) dispatchConv2d(rt, p.g, x, p.w, p.b, p.y, p.relu);
+}
+
+/** One binding over tensors of one buffer and each one's base in it; null across buffers or past the binding limit. */
+function span(rt: Runtime, ts: readonly Tensor[]): { binding: GPUBufferBinding; base: (t: Tensor) => number } | null {
+  const buffer = ts[0].buffer;
+  if (ts.some((t) => t.buffer !== buffer)) return null;
+  const bs = ts.map((t) => t.binding());
+  const offset = Math.min(...bs.map((b) => b.offset));
+  const size = Math.max(...bs.map((b) => b.offset + b.size)) - offset;
+  if (size > rt.device.limits.maxStorageBufferBindingSize) return null;
+  return { binding: { buffer, offset, size }, base: (t) => t.base - offset / 4 };
+}
+
+const unusedSlots = new WeakMap<Runtime, GPUBuffer>();
+/** Output slot i (1..3) that a launch leaves unused: its own 256-byte range of one small never-written buffer per runtime. */
+function unusedSlot(rt: Runtime, i: number): GPUBufferBinding {
+  let buffer = unusedSlots.get(rt);
+  if (!buffer) unusedSlots.set(rt, (buffer = rt.device.createBuffer({ label: 'conv2d unused output slots', size: 4 * 256, usage: 0x80 /* STORAGE */ })));
+  return { buffer, offset: 256 * i, size: 16 };
+}
+
+/**
+ * conv2d_tiled over parts sharing x, stride, groups and output size (one part: a plain conv).
+ * One tiling for all: conv2dTiling over the parts' stacked channel blocks with the deepest part's
+ * K; every part runs the same split count (its own K chunk in the WGSL). Parts writing one buffer
+ * (channel slices of one concat) share an output slot.
+ */
+function dispatchTiled(rt: Runtime, x: Tensor, parts: readonly ConvPart[]): void {
+  const g = parts[0].g;
+  const npix = g.oh * g.ow;
+  const ms = parts.map((p) => p.g.cout / g.groups);
+  const ks = parts.map((p) => (g.cin / g.groups) * p.g.kh * p.g.kw);
+  const t = forcedTilings.get(rt) ?? conv2dTiling(ms, npix, Math.max(...ks), g.n * g.groups);
+  const splits = Math.max(...ks.map((k) => ceil(k, ceil(k, t.splits * BK) * BK)));
+  const program = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_tiled', constants: tileConstants(t.tm, t.tn) });
+  const cBlocks = ms.reduce((s, m) => s + ceil(m, t.tm), 0);
+  const grid = [ceil(npix, t.tn), g.groups * cBlocks, g.n * splits];
+  const total = parts.reduce((s, p) => s + p.g.cout, 0);
+  const unused = { has_bias: 0, relu: 0, y_base: 0, y_stride: 0, w_base: 0, b_base: 0, w_group: 0, w_row: 0, w_chan: 0, flip: 0, k_chunk: 0 };
+  const common = [shared(g), x.layout('x'), unused, { cout: total, x_blocks: grid[0], c_blocks: cBlocks, splits }];
+  const ws = span(rt, parts.map((p) => p.w))!;
+  const biases = parts.flatMap((p) => (p.b ? [p.b] : []));
+  const bs = biases.length ? span(rt, biases)! : ws;
+  // Output slots: one per buffer written.
+  const slots: Tensor[][] = [];
+  const slotOf = parts.map((p) => {
+    let s = slots.findIndex((ts) => ts[0].buffer === p.y.buffer);
+    if (s < 0) s = slots.push([]) - 1;
+    slots[s].push(p.y);
+    return s;
+  });
+  const outs = slots.map((ts) => span(rt, ts)!);
+  const lanes = (f: (p: ConvPart, i: number) => number) => [0, 1, 2, 3].map((i) => (i < parts.length ? f(parts[i], i) : 0));
+  const geometry = {
+    part_cout: ms.concat([0, 0, 0]).slice(0, 4),
+    part_kernel: lanes((p) => p.g.kh + (p.g.kw << 8) + (p.g.pt << 16) + p.g.pl * 0x1000000),
+    part_w_base: lanes((p) => ws.base(p.w)),
+    part_b_base: lanes((p) => (p.b ? bs.base(p.b) : 0)),
+  };
+  const final = {
+    ...geometry,
+    part_flags: lanes((p, i) => (p.b ? 1 : 0) + (p.relu ? 2 : 0) + 4 * slotOf[i]),
+    part_y_base: lanes((p, i) => outs[slotOf[i]].base(p.y)),
+    part_y_stride: lanes((p) => p.y.batchStride),
+  };
+  const outputs = { y: outs[0].binding, y1: outs[1]?.binding ?? unusedSlot(rt, 1), y2: outs[2]?.binding ?? unusedSlot(rt, 2), y3: outs[3]?.binding ?? unusedSlot(rt, 3) };
+  const flops = parts.reduce((s, p) => s + conv2dFlops(p.g), 0);
+  const touched = [x, ...parts.flatMap((p) => [p.w, p.b])];
+  if (splits === 1) {
+    dispatchFolded(rt, program, { params: [...common, final, { split_stride: 0 }], x, wt: ws.binding, b: bs.binding, ...outputs }, grid, cost(flops, [...touched, ...parts.map((p) => p.y)], 'tiled'));
+    return;
+  }
+  // Partial sums of every split into a dense (S, N, sum of Cout, OH*OW) scratch tensor (slot y), then summed into the outputs.
+  const perSample = total * npix;
+  const part = Tensor.empty(rt, [splits * g.n, total, g.oh, g.ow], 'conv2d.split_k');
+  let c0 = 0;
+  const scratch = { ...geometry, part_flags: [0, 0, 0, 0], part_y_base: lanes((p) => ((c0 += p.g.cout) - p.g.cout) * npix), part_y_stride: lanes(() => perSample) };
+  const empty = { y1: unusedSlot(rt, 1), y2: unusedSlot(rt, 2), y3: unusedSlot(rt, 3) };
+  dispatchFolded(rt, program, { params: [...common, scratch, { split_stride: g.n * perSample }], x, wt: ws.binding, b: bs.binding, y: part, ...empty }, grid, cost(flops, [...touched, part], 'tiled'));
+  const sum = rt.program({ ...conv2dKernel, entryPoint: 'conv2d_split_sum', constants: { WG } });
+  const sumCost = cost(part.size, [part, ...parts.flatMap((p) => [p.b, p.y])], 'tiled');
+  dispatchFolded(rt, sum, { params: [...common, final, { split_stride: g.n * perSample }], b: bs.binding, ...outputs, part }, sampleGrid(perSample, g.n, WG, rt.maxGroups), sumCost);
+  part.dispose();
 }
 
 /**
@@ -168,14 +279,36 @@ function directWeights(g: ConvGeometry, transposed: boolean) {
   return transposed ? { w_group: group, w_row: kk, w_chan: cinG * kk, flip: 1 } : { w_group: group, w_row: cinG * kk, w_chan: kk, flip: 0 };
 }
 
-/** conv2d_direct, or conv2d_1x1 for a pointwise conv, over the forward geometry g. */
-function dispatchDirect(rt: Runtime, g: ConvGeometry, params: Record<string, number>, buffers: Resources, c: DispatchCost): void {
+/**
+ * conv2d_direct, or conv2d_1x1 for a pointwise conv, over the forward geometry g; where the device
+ * has subgroups of at least 4 lanes, their conv2d_direct_subgroup.wgsl versions (conv2d_direct3_sg
+ * for a 3-wide kernel at stride 1 along x).
+ */
+function dispatchDirect(rt: Runtime, g: ConvGeometry, params: readonly UniformValues[], buffers: Resources, c: DispatchCost): void {
   const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w;
   const xBlocks = pointwise ? ceil(g.h * g.w, DIRECT_XB) : ceil(g.ow, DIRECT_XB);
-  const program = rt.program({ ...conv2dKernel, entryPoint: pointwise ? 'conv2d_1x1' : 'conv2d_direct', constants: { WG: DIRECT_WG } });
   const cBlocks = ceil(g.cout / g.groups, DIRECT_CB);
-  const all = { ...params, ...UNSPLIT, x_blocks: xBlocks, c_blocks: cBlocks };
-  dispatchFolded(rt, program, { params: all, ...buffers }, [ceil(pointwise ? xBlocks : g.oh * xBlocks, DIRECT_WG), g.groups * cBlocks, g.n], c);
+  const blocks = pointwise ? xBlocks : g.oh * xBlocks;
+  const grid = [ceil(blocks, DIRECT_WG), g.groups * cBlocks, g.n];
+  if (conv2dDirectSubgroups(rt)) {
+    // Same blocks; a 3-wide kernel at stride 1 along x also shares its row's input loads.
+    const entryPoint = pointwise ? 'conv2d_1x1_sg' : g.kw === 3 && g.sw === 1 ? 'conv2d_direct3_sg' : 'conv2d_direct_sg';
+    const program = rt.program({ ...conv2dDirectSubgroupKernel, entryPoint, constants: { WG: DIRECT_SG_WG } });
+    dispatchFolded(rt, program, { params: [...params, { x_blocks: xBlocks, c_blocks: cBlocks }], ...buffers }, [ceil(blocks, DIRECT_SG_WG), grid[1], grid[2]], c);
+    return;
+  }
+  const program = rt.program({ ...conv2dKernel, entryPoint: pointwise ? 'conv2d_1x1' : 'conv2d_direct', constants: { WG: DIRECT_WG } });
+  const all = [...params, UNSPLIT, NO_PARTS, { x_blocks: xBlocks, c_blocks: cBlocks }];
+  dispatchFolded(rt, program, { params: all, ...buffers }, grid, c);
+}
+
+/**
+ * Whether the direct path runs conv2d_direct_subgroup.wgsl (weights loaded once per subgroup and
+ * broadcast): the device has 'subgroups' and its subgroups have at least 4 lanes (the WGSL
+ * broadcasts from lanes 0..3). SwiftShader: subgroups of 4, 1.3-1.9x less CPU time per conv.
+ */
+export function conv2dDirectSubgroups(rt: Runtime): boolean {
+  return rt.gpu.features.subgroups && rt.gpu.features.subgroupMinSize >= 4;
 }
 
 /**
@@ -184,7 +317,7 @@ function dispatchDirect(rt: Runtime, g: ConvGeometry, params: Record<string, num
  */
 export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Tensor, w: Tensor, dx: Tensor): void {
   const cinG = g.cin / g.groups;
-  const base = { ...shared(g), ...dy.layout('dy'), ...dx.layout('dx'), w_base: w.boundBase };
+  const base = [shared(g), dy.layout('dy'), dx.layout('dx'), { w_base: w.boundBase }];
   const flops = conv2dFlops(g);
   if (conv2dVariant(rt) === 'tiled' && cinG >= TILED_MIN_CHANNELS && g.sh === 1 && g.sw === 1) {
     const plane = g.h * g.w;
@@ -193,13 +326,13 @@ export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Te
     const tiles = { x_blocks: ceil(plane, tn), c_blocks: ceil(cinG, tm), k_chunk: kChunk, splits };
     const grid = [tiles.x_blocks, g.groups * tiles.c_blocks, g.n * splits];
     if (splits === 1) {
-      dispatchFolded(rt, program, { params: { ...base, ...tiles, split_stride: 0 }, dy, wt: w, dx }, grid, cost(flops, [dy, w, dx], 'tiled'));
+      dispatchFolded(rt, program, { params: [...base, tiles, { split_stride: 0 }], dy, wt: w, dx }, grid, cost(flops, [dy, w, dx], 'tiled'));
       return;
     }
     // Partial sums of every split into a dense (S, N, Cin, H*W) stack, then the stack sum into dx.
     const part = Tensor.empty(rt, [splits * g.n, g.cin, g.h, g.w], 'conv2d.dx.split_k');
     const partLayout = { dx_base: 0, dx_stride: dx.sampleSize, split_stride: dx.size };
-    dispatchFolded(rt, program, { params: { ...base, ...tiles, ...partLayout }, dy, wt: w, dx: part }, grid, cost(flops, [dy, w, part], 'tiled'));
+    dispatchFolded(rt, program, { params: [...base, tiles, partLayout], dy, wt: w, dx: part }, grid, cost(flops, [dy, w, part], 'tiled'));
     dispatchSumStack(rt, part, splits, dx);
     part.dispose();
     return;
@@ -211,14 +344,14 @@ export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Te
       n: g.n, cin: g.cout, h: g.oh, w: g.ow, cout: g.cin, oh: g.h, ow: g.w, kh: g.kh, kw: g.kw, sh: 1, sw: 1,
       pt: g.kh - 1 - g.pt, pl: g.kw - 1 - g.pl, groups: g.groups,
     };
-    const params = { ...shared(t), has_bias: 0, relu: 0, ...dy.layout('x'), ...dx.layout('y'), w_base: w.boundBase, b_base: 0, ...directWeights(g, true) };
+    const params = [shared(t), { has_bias: 0, relu: 0, w_base: w.boundBase, b_base: 0 }, dy.layout('x'), dx.layout('y'), directWeights(g, true)];
     dispatchDirect(rt, t, params, { x: dy, wt: w, b: w, y: dx }, cost(flops, [dy, w, dx], 'direct'));
     return;
   }
   const xBlocks = ceil(ceil(g.w, g.sw), BLOCK);
   const program = rt.program({ ...conv2dBackwardInputKernel, entryPoint: 'backward_input_direct', constants: { WG } });
-  const params = { ...base, ...UNSPLIT, x_blocks: xBlocks, c_blocks: ceil(cinG, BLOCK) };
-  dispatchFolded(rt, program, { params, dy, wt: w, dx }, [ceil(g.h * g.sw * xBlocks, WG), g.groups * params.c_blocks, g.n], cost(flops, [dy, w, dx], 'direct'));
+  const cBlocks = ceil(cinG, BLOCK);
+  dispatchFolded(rt, program, { params: [...base, UNSPLIT, { x_blocks: xBlocks, c_blocks: cBlocks }], dy, wt: w, dx }, [ceil(g.h * g.sw * xBlocks, WG), g.groups * cBlocks, g.n], cost(flops, [dy, w, dx], 'direct'));
 }
 
 /** Split the backward to the weights' reduction into chunks of at least this many rows. */
@@ -238,11 +371,11 @@ export function dispatchConv2dBackwardWeights(rt: Runtime, g: ConvGeometry, x: T
   const wanted = conv2dVariant(rt) === 'tiled' ? ceil(TARGET_WORKGROUPS, grid[0] * grid[1]) : 1;
   const rowChunk = ceil(rows, Math.max(1, Math.min(wanted, MAX_SPLITS, Math.floor(rows / MIN_SPLIT_ROWS))));
   const splits = ceil(rows, rowChunk);
-  const params = { ...shared(g), x_blocks: xBlocks, c_blocks: cBlocks, n: g.n, row_chunk: rowChunk, split_stride: dw.size, ...x.layout('x'), ...dy.layout('dy') };
+  const params = [shared(g), { x_blocks: xBlocks, c_blocks: cBlocks, n: g.n, row_chunk: rowChunk, split_stride: dw.size }, x.layout('x'), dy.layout('dy')];
   const weights = rt.program({ ...conv2dBackwardWeightsKernel, entryPoint: 'backward_weights', constants: { WG } });
   const flops = conv2dFlops(g);
   if (splits === 1) {
-    dispatchFolded(rt, weights, { params: { ...params, split_stride: 0 }, x, dy, dw }, grid, cost(flops, [x, dy, dw]));
+    dispatchFolded(rt, weights, { params: [...params, { split_stride: 0 }], x, dy, dw }, grid, cost(flops, [x, dy, dw]));
   } else {
     const part = Tensor.empty(rt, [splits * dw.n, dw.c, dw.h, dw.w], 'conv2d.dw.split_k');
     dispatchFolded(rt, weights, { params, x, dy, dw: part }, [...grid, splits], cost(flops, [x, dy, part]));

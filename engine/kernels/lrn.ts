@@ -34,12 +34,12 @@ function lrnParams(x: Tensor, p: LrnConstants) {
 
 export function dispatchLrn(rt: Runtime, x: Tensor, y: Tensor, p: LrnConstants): void {
   const program = rt.program({ ...lrnKernel, constants: { WG } });
-  const params = { ...lrnParams(x, p), ...x.layout('x'), ...y.layout('y') };
+  const params = [lrnParams(x, p), x.layout('x'), y.layout('y')];
   rt.dispatch(program, { params, x, y }, sampleGrid(x.sampleSize, x.n, WG, rt.maxGroups), cost(x.size * (2 * p.size + 4), [x, y]));
 }
 
 export function dispatchLrnBackward(rt: Runtime, x: Tensor, y: Tensor, dy: Tensor, dx: Tensor, p: LrnConstants): void {
   const program = rt.program({ ...lrnBackwardKernel, constants: { WG } });
-  const params = { ...lrnParams(x, p), ...x.layout('x'), ...y.layout('y'), ...dy.layout('dy'), ...dx.layout('dx') };
+  const params = [lrnParams(x, p), x.layout('x'), y.layout('y'), dy.layout('dy'), dx.layout('dx')];
   rt.dispatch(program, { params, x, y, dy, dx }, sampleGrid(x.sampleSize, x.n, WG, rt.maxGroups), cost(x.size * (p.size * p.size * 4 + 8), [x, y, dy, dx]));
 }

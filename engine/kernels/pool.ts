@@ -39,13 +39,13 @@ function strided(g: PoolWindows) {
 /** y, argmax = maxpool(x); argmax holds u32 indices ih * W + iw. */
 export function dispatchMaxPool(rt: Runtime, x: Tensor, y: Tensor, argmax: Tensor, g: PoolWindows): void {
   const program = rt.program({ ...maxPoolKernel, constants: { WG } });
-  const params = { per_sample: y.sampleSize, ...planes(x, y), ...strided(g), ...x.layout('x'), ...y.layout('y'), ...argmax.layout('argmax') };
+  const params = [{ per_sample: y.sampleSize }, planes(x, y), strided(g), x.layout('x'), y.layout('y'), argmax.layout('argmax')];
   rt.dispatch(program, { params, x, y, argmax }, sampleGrid(y.sampleSize, y.n, WG, rt.maxGroups), cost(y.size * g.kernel[0] * g.kernel[1], [x, y, argmax]));
 }
 
 export function dispatchMaxPoolBackward(rt: Runtime, dy: Tensor, argmax: Tensor, dx: Tensor, g: PoolWindows): void {
   const program = rt.program({ ...maxPoolBackwardKernel, constants: { WG } });
-  const params = { per_sample: dx.sampleSize, ...planes(dx, dy), ...strided(g), ...dy.layout('dy'), ...argmax.layout('argmax'), ...dx.layout('dx') };
+  const params = [{ per_sample: dx.sampleSize }, planes(dx, dy), strided(g), dy.layout('dy'), argmax.layout('argmax'), dx.layout('dx')];
   rt.dispatch(program, { params, dy, argmax, dx }, sampleGrid(dx.sampleSize, dx.n, WG, rt.maxGroups), cost(dx.size * windowsPer(g), [dy, argmax, dx]));
 }
 
@@ -59,12 +59,12 @@ function avgParams(g: AvgWindows) {
 
 export function dispatchAvgPool(rt: Runtime, x: Tensor, y: Tensor, g: AvgWindows): void {
   const program = rt.program({ ...avgPoolKernel, constants: { WG } });
-  const params = { per_sample: y.sampleSize, ...planes(x, y), ...avgParams(g), ...x.layout('x'), ...y.layout('y') };
+  const params = [{ per_sample: y.sampleSize }, planes(x, y), avgParams(g), x.layout('x'), y.layout('y')];
   rt.dispatch(program, { params, x, y }, sampleGrid(y.sampleSize, y.n, WG, rt.maxGroups), cost(g ? y.size * g.kernel[0] * g.kernel[1] : x.size, [x, y]));
 }
 
 export function dispatchAvgPoolBackward(rt: Runtime, dy: Tensor, dx: Tensor, g: AvgWindows): void {
   const program = rt.program({ ...avgPoolBackwardKernel, constants: { WG } });
-  const params = { per_sample: dx.sampleSize, ...planes(dx, dy), ...avgParams(g), ...dy.layout('dy'), ...dx.layout('dx') };
+  const params = [{ per_sample: dx.sampleSize }, planes(dx, dy), avgParams(g), dy.layout('dy'), dx.layout('dx')];
   rt.dispatch(program, { params, dy, dx }, sampleGrid(dx.sampleSize, dx.n, WG, rt.maxGroups), cost(g ? dx.size * windowsPer(g) : dx.size, [dy, dx]));
 }

@@ -3,7 +3,7 @@
 
 import { batchInputKernel } from './batch_input';
 import { copyKernel } from './concat';
-import { conv2dBackwardInputKernel, conv2dBackwardWeightsKernel, conv2dKernel } from './conv2d';
+import { conv2dBackwardInputKernel, conv2dBackwardWeightsKernel, conv2dDirectSubgroupKernel, conv2dKernel } from './conv2d';
 import { elementwiseKernel } from './elementwise';
 import { gaussianBlurKernel, imageToTensorKernel, tensorToImageKernel } from './image';
 import type { KernelDef } from './kernel';
@@ -26,6 +26,7 @@ import { tsneKernel } from './tsne';
 
 export const KERNELS: readonly KernelDef[] = [
   conv2dKernel,
+  conv2dDirectSubgroupKernel,
   conv2dBackwardInputKernel,
   conv2dBackwardWeightsKernel,
   linearRegisterKernel,

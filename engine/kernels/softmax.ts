@@ -16,7 +16,7 @@ export const softmaxBackwardKernel = defineKernel({ name: 'softmax_backward', co
 export function dispatchSoftmax(rt: Runtime, x: Tensor, y: Tensor, log: boolean): void {
   const program = rt.program({ ...softmaxKernel, constants: { WG } });
   const hw = x.h * x.w;
-  const params = { hw, c: x.c, use_log: log ? 1 : 0, ...x.layout('x'), ...y.layout('y') };
+  const params = [{ hw, c: x.c, use_log: log ? 1 : 0 }, x.layout('x'), y.layout('y')];
   rt.dispatch(program, { params, x, y }, sampleGrid(hw, x.n, WG, rt.maxGroups), cost(4 * x.size, [x, y]));
 }
 
@@ -24,6 +24,6 @@ export function dispatchSoftmax(rt: Runtime, x: Tensor, y: Tensor, log: boolean)
 export function dispatchSoftmaxBackward(rt: Runtime, y: Tensor, dy: Tensor, dx: Tensor, log: boolean): void {
   const program = rt.program({ ...softmaxBackwardKernel, constants: { WG } });
   const hw = y.h * y.w;
-  const params = { hw, c: y.c, use_log: log ? 1 : 0, ...y.layout('y'), ...dy.layout('dy'), ...dx.layout('dx') };
+  const params = [{ hw, c: y.c, use_log: log ? 1 : 0 }, y.layout('y'), dy.layout('dy'), dx.layout('dx')];
   rt.dispatch(program, { params, y, dy, dx }, sampleGrid(hw, y.n, WG, rt.maxGroups), cost(4 * y.size, [y, dy, dx]));
 }

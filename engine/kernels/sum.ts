@@ -15,6 +15,6 @@ export const sumKernel = defineKernel({ name: 'sum', code });
  */
 export function dispatchSumStack(rt: Runtime, stack: Tensor, k: number, y: Tensor): void {
   const program = rt.program({ ...sumKernel, constants: { WG } });
-  const params = { per_sample: y.sampleSize, k, slot: y.size, stack_base: stack.boundBase, ...y.layout('y') };
+  const params = [{ per_sample: y.sampleSize, k, slot: y.size, stack_base: stack.boundBase }, y.layout('y')];
   rt.dispatch(program, { params, stack, y }, sampleGrid(y.sampleSize, y.n, WG, rt.maxGroups), cost(k * y.size, [k * y.size, y]));
 }

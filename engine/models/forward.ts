@@ -1,15 +1,17 @@
 // One layer of the forward pass: pick the op, give it the node's planned output (a concat slice
 // when placed), and hand back the tensor. The plan (plan.ts) decides fusion and placement; the
-// pass state (pass.ts) holds the tensors.
+// pass state (pass.ts) holds the tensors. A multi-conv launch runs at its first conv's node and
+// writes every conv's tensor; the later convs' nodes then hand theirs back. Its dispatches carry
+// the profile scope of all its layers' names joined by '+' (profile.ts: scopeLayers).
 
 import { concat } from '../ops/concat';
-import { conv2d } from '../ops/conv2d';
+import { conv2d, conv2dMulti } from '../ops/conv2d';
 import { linear } from '../ops/linear';
 import { lrn } from '../ops/lrn';
 import { adaptiveAvgPool2d, avgPool2d, globalAvgPool, maxPool2d } from '../ops/pool';
 import { relu } from '../ops/relu';
 import { softmax } from '../ops/softmax';
-import { inProfileScope } from '../profile';
+import { inProfileScope, SCOPE_JOIN } from '../profile';
 import type { Tensor } from '../tensor';
 import type { PassState } from './pass';
 import type { GraphNode } from './plan';
@@ -29,7 +31,25 @@ export function lrnParams(l: Extract<LayerSpec, { type: 'lrn' }>) {
 
 /** Run node `n` of the pass's plan; its inputs' tensors are in pass.tensors. */
 export function runLayer(pass: PassState, n: GraphNode): { y: Tensor; argmax?: Tensor } {
+  if (n.fusedInto !== null) return { y: pass.tensors[n.id]! }; // written by its multi-conv launch
+  if (n.fused) return inProfileScope(n.fused.map((j) => pass.nodes[j].name).join(SCOPE_JOIN), () => multiConv(pass, n.fused!));
   return inProfileScope(n.name, () => layerOp(pass, n)); // rt.profile maps dispatches to layers
+}
+
+/** The convs `ids` (one input) in one launch, each into its planned output; returns the first one's. */
+function multiConv(pass: PassState, ids: readonly number[]): { y: Tensor } {
+  const nodes = ids.map((j) => pass.nodes[j]);
+  const x = pass.tensors[nodes[0].inputs[0]]!;
+  const ys = conv2dMulti(x, nodes.map((n) => {
+    const l = n.layer as Extract<LayerSpec, { type: 'conv' }>;
+    const out = pass.tensors[n.id] ?? pass.outputFor(n.id);
+    return { weight: pass.ctx.weight(`${l.name}.weight`), bias: l.bias ? pass.ctx.weight(`${l.name}.bias`) : null, params: convParams(l, n.fuseRelu), out };
+  }));
+  nodes.forEach((n, i) => {
+    pass.adopt(n.id, ys[i]);
+    pass.tensors[n.id] = ys[i];
+  });
+  return { y: ys[0] };
 }
 
 function layerOp(pass: PassState, n: GraphNode): { y: Tensor; argmax?: Tensor } {

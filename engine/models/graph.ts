@@ -2,6 +2,7 @@
 // fusion, aliases, in-place concat placement, tensor lifetimes), activations by name, gradients at
 // any layer, classification. The tensors of the last pass live in a PassState (pass.ts).
 
+import { conv2dVariant } from '../kernels/conv2d';
 import { imageToTensor } from '../ops/image';
 import type { ReluRule } from '../ops/relu';
 import type { Runtime } from '../runtime';
@@ -57,6 +58,15 @@ export interface GradientsOptions {
   out?: Readonly<Record<string, Tensor>>;
 }
 
+export interface ModelOptions {
+  /**
+   * Run convs that read the same tensor (SqueezeNet's expand1x1 + expand3x3, GoogLeNet's 1x1
+   * branches) as one dispatch where the conv2d variant is 'tiled' (default true); false keeps one
+   * dispatch per conv (tests and benchmarks compare the two).
+   */
+  fuseConvs?: boolean;
+}
+
 export interface Prediction {
   index: number;
   label: string;
@@ -79,8 +89,9 @@ export class Model {
     readonly spec: ModelSpec,
     order: readonly LayerSpec[],
     private readonly arena: WeightArena,
+    options: ModelOptions = {},
   ) {
-    this.plans = new Plans(spec, order);
+    this.plans = new Plans(spec, order, (options.fuseConvs ?? true) && conv2dVariant(rt) === 'tiled');
     this.nodes = this.plans.get({ height: spec.input.height, width: spec.input.width }).nodes;
     this.byName = new Map(this.nodes.map((n) => [n.name, n]));
     this.ctx = { rt, name: spec.name, logits: spec.logits, weight: (name) => this.weight(name) };

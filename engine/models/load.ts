@@ -5,7 +5,7 @@
 
 import type { Runtime } from '../runtime';
 import { warmModel } from '../warm';
-import { Model } from './graph';
+import { Model, type ModelOptions } from './graph';
 import { inferShapes } from './shapes';
 import { openByteStream, streamWeights, type ByteStream, type ProgressFn } from './weights';
 import type { LayerSpec, LayerType, ModelSpec } from './spec';
@@ -67,7 +67,7 @@ export function validateSpec(spec: ModelSpec, file: string): LayerSpec[] {
   return order;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends ModelOptions {
   /** Progress of the weights download / read: bytes so far and the total when known. */
   onProgress?: ProgressFn;
 }
@@ -114,5 +114,5 @@ export async function loadModel(rt: Runtime, source: ModelSource, options: LoadO
     stream = { chunks: (async function* () { yield bytes; })(), size: bytes.length };
   }
   const arena = await streamWeights(rt, spec, stream, weightsFile, options.onProgress);
-  return warmModel(new Model(rt, spec, order, arena));
+  return warmModel(new Model(rt, spec, order, arena, { fuseConvs: options.fuseConvs }));
 }

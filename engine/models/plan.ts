@@ -1,15 +1,21 @@
 // The graph plan for one input size (and one `until` layer and pre-ReLU set); graph.ts builds one
-// per such key, caches it, and runs forward / backward over it. Planning decides three things:
+// per such key, caches it, and runs forward / backward over it. Planning decides four things:
 //   - fusion: a conv or linear whose only consumer (in the whole spec) is a ReLU applies the ReLU
 //     itself, unless the pass asks for its pre-ReLU value; the ReLU node then shares its tensor,
 //     so the activation of the conv's name is POST-ReLU;
 //   - aliases: dropout (identity at inference) and fused ReLUs share their input's tensor, flatten
 //     is a reshaped view of it;
 //   - concat placement: when a tensor is produced only for one concat, its producer writes straight
-//     into the concat's channel slice (out = view) and the concat copies nothing.
+//     into the concat's channel slice (out = view) and the concat copies nothing;
+//   - multi-conv launches (only when asked: the 'tiled' conv variant): convs reading the same
+//     tensor with one stride, one group and one output size (SqueezeNet's expand1x1 + expand3x3,
+//     GoogLeNet's three 1x1 branches) run as one dispatch at the first one's step, each still
+//     writing its own (placed) tensor; a conv whose pre-ReLU value the pass asks for stays alone.
+//     Backward is unchanged: every conv keeps its node.
 // Each tensor lives in a *storage* (the node whose allocation holds it); a storage's last use is
 // the last step reading any tensor in it, which is when forward({ keep: false }) frees it.
 
+import { conv2dTiledTakes, MAX_CONV_PARTS } from '../kernels/conv2d';
 import type { Chw } from './shapes';
 import type { LayerSpec, ModelSpec } from './spec';
 
@@ -28,6 +34,10 @@ export interface GraphNode {
   relu: number | null;
   /** A conv / linear that applies its consumer ReLU itself (relu set, pre-ReLU not asked for). */
   fuseRelu: boolean;
+  /** The first conv of a multi-conv launch: every conv of the launch (itself first); null otherwise. */
+  fused: number[] | null;
+  /** A later conv of a multi-conv launch: the first one's node, which computes this one too. */
+  fusedInto: number | null;
   /** Written into channels [offset, offset + C) of concat node `concat`'s tensor. */
   place: { concat: number; offset: number } | null;
   /** The node whose allocation holds this node's tensor. */
@@ -55,9 +65,10 @@ export function reluPairs(spec: ModelSpec): Map<string, string> {
  */
 export function planGraph(
   spec: ModelSpec, order: readonly LayerSpec[], shapes: Map<string, Chw>, pairs: Map<string, string>, preRelu: ReadonlySet<string> = new Set(),
+  multiConv = false,
 ): GraphNode[] {
   const node = (id: number, name: string, layer: LayerSpec | null, inputs: number[]): GraphNode => ({
-    id, name, layer, inputs, consumers: [], shape: shapes.get(name)!, alias: 'none', relu: null, fuseRelu: false, place: null, storage: id, lastUse: id,
+    id, name, layer, inputs, consumers: [], shape: shapes.get(name)!, alias: 'none', relu: null, fuseRelu: false, fused: null, fusedInto: null, place: null, storage: id, lastUse: id,
   });
   const nodes = [node(0, spec.input.name, null, [])];
   const ids = new Map([[spec.input.name, 0]]);
@@ -80,6 +91,7 @@ export function planGraph(
       }
     }
   }
+  if (multiConv) groupConvs(nodes, preRelu);
   // The reads of a tensor, looking through the nodes that share it.
   const reads = (id: number): { node: number; slot: number }[] =>
     nodes[id].consumers.flatMap((c) => (nodes[c.node].alias === 'same' ? reads(c.node) : [c]));
@@ -108,4 +120,22 @@ export function planGraph(
     for (const j of n.inputs) nodes[nodes[j].storage].lastUse = Math.max(nodes[nodes[j].storage].lastUse, n.id);
   }
   return nodes;
+}
+
+/** Mark multi-conv launches: convs of one input tensor, stride and output size, MAX_CONV_PARTS at most each. */
+function groupConvs(nodes: GraphNode[], preRelu: ReadonlySet<string>): void {
+  const groups = new Map<string, GraphNode[]>();
+  for (const n of nodes) {
+    const l = n.layer;
+    if (l?.type !== 'conv' || l.groups !== 1 || preRelu.has(n.name) || !conv2dTiledTakes(l.outChannels, l.kernel[0], l.kernel[1], l.pad[0], l.pad[2])) continue;
+    const key = `${n.inputs[0]}|${l.stride.join('x')}|${n.shape[1]}x${n.shape[2]}`;
+    const g = groups.get(key) ?? [];
+    if (g.length === MAX_CONV_PARTS) continue;
+    groups.set(key, [...g, n]);
+  }
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    g[0].fused = g.map((n) => n.id);
+    for (const n of g.slice(1)) n.fusedInto = g[0].id;
+  }
 }

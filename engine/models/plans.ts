@@ -24,7 +24,8 @@ export class Plans {
   private working: number[] | null = null;
   private readonly pairs: Map<string, string>;
 
-  constructor(private readonly spec: ModelSpec, private readonly order: readonly LayerSpec[]) {
+  /** `multiConv`: plan multi-conv launches (plan.ts), for runtimes whose conv2d variant is 'tiled'. */
+  constructor(private readonly spec: ModelSpec, private readonly order: readonly LayerSpec[], private readonly multiConv = false) {
     this.pairs = reluPairs(spec);
   }
 
@@ -71,7 +72,7 @@ export class Plans {
     const only = this.active(key.until);
     const missing = preRelu.find((n) => only && !only.has(n));
     if (missing) throw new Error(`model '${this.spec.name}' forward: preRelu: '${missing}' is not run by a pass that stops at until: '${key.until}'`);
-    const nodes = planGraph(this.spec, only ? this.order.filter((l) => only.has(l.name)) : this.order, shapes, this.pairs, new Set(preRelu));
+    const nodes = planGraph(this.spec, only ? this.order.filter((l) => only.has(l.name)) : this.order, shapes, this.pairs, new Set(preRelu), this.multiConv);
     plan = { key: id, nodes, byName: new Map(nodes.map((n) => [n.name, n])), until: key.until, preRelu: new Set(preRelu), shapes };
     this.cache.set(id, plan);
     return plan;

@@ -9,7 +9,9 @@ export function opError(op: string, msg: string): Error {
 
 export function expectShape(op: string, name: string, t: Tensor, expected: readonly number[]): void {
   t.assertLive();
-  if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
+  let same = t.shape.length === expected.length;
+  for (let i = 0; same && i < expected.length; i++) same = t.shape[i] === expected[i];
+  if (!same) {
     throw opError(op, `${name} has shape ${shapeStr(t.shape)}, expected ${shapeStr(expected)}`);
   }
 }

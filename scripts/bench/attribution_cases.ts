@@ -45,6 +45,8 @@ export interface AttributionCase {
   how: string;
   /** 'chw': ours (C, H, W), TF.js (H, W, C); 'map': both the same (H, W) or flat order. */
   layout: 'chw' | 'map';
+  /** Whether it takes a gradient through the network (all but occlusion, which is forward only). */
+  backward: boolean;
   ours(): Promise<Float32Array>;
   tfjs: (() => Promise<Float32Array>) | null;
 }
@@ -128,21 +130,21 @@ export function attributionCases(model: Model, tfm: TfModel | null, x: InputImag
   const tfjs = (f: (p: NonNullable<typeof tfPart>, m: TfModel) => Promise<Float32Array>) => (t && tfm ? () => f(t, tfm) : null);
   const name = attributionNames(counts);
   const cases: AttributionCase[] = [
-    { technique: name.saliency, how: 'engine API: forward, backward, reduceChannels maxAbs, read (H, W)', layout: 'map', ours: ours.saliency, tfjs: tfjs((p, m) => tfSaliency(m, p.x, index)) },
-    { technique: name.guided, how: "engine API: backward rule 'guided', read (3, H, W)", layout: 'chw', ours: ours.guided, tfjs: tfjs((p, m) => tfGuided(m, p.x, index)) },
+    { technique: name.saliency, backward: true, how: 'engine API: forward, backward, reduceChannels maxAbs, read (H, W)', layout: 'map', ours: ours.saliency, tfjs: tfjs((p, m) => tfSaliency(m, p.x, index)) },
+    { technique: name.guided, backward: true, how: "engine API: backward rule 'guided', read (3, H, W)", layout: 'chw', ours: ours.guided, tfjs: tfjs((p, m) => tfGuided(m, p.x, index)) },
     {
-      technique: name.gradcam, how: `gradCam() (technique function: reads A and dA at ${opts.camLayer}, CAM + resize on the CPU)`, layout: 'map', ours: ours.gradcam,
+      technique: name.gradcam, backward: true, how: `gradCam() (technique function: reads A and dA at ${opts.camLayer}, CAM + resize on the CPU)`, layout: 'map', ours: ours.gradcam,
       tfjs: tfjs(async (p, m) => {
         const r = await tfGradCam(m, p.x, index, opts.camLayer);
         return Float32Array.from([...r.cam, ...r.map]);
       }),
     },
     {
-      technique: name.occlusion, how: `occlude() (technique function: ${occlusionGrid}x${occlusionGrid} windows of ${patch} px, batches of ${batch}, probabilities read per batch)`, layout: 'map', ours: ours.occlusion,
+      technique: name.occlusion, backward: false, how: `occlude() (technique function: ${occlusionGrid}x${occlusionGrid} windows of ${patch} px, batches of ${batch}, probabilities read per batch)`, layout: 'map', ours: ours.occlusion,
       tfjs: tfjs(async (p, m) => (await tfOcclusion(m, p.x, index, p.occ)).subarray(1)),
     },
-    { technique: name.smoothgrad, how: 'engine API: broadcastSamples noise, one batch, reduceBatch mean + maxAbs on the GPU, read (H, W)', layout: 'map', ours: ours.smoothgrad, tfjs: tfjs((p, m) => tfSmoothGrad(m, p.x, index, smoothN, noise, 7)) },
-    { technique: name.ig, how: `engine API: broadcastSamples path (midpoint), batches of ${batch}, sums on the GPU, read (3, H, W)`, layout: 'chw', ours: ours.ig, tfjs: tfjs((p, m) => tfIntegratedGradients(m, p.x, p.base, index, igSteps, batch)) },
+    { technique: name.smoothgrad, backward: true, how: 'engine API: broadcastSamples noise, one batch, reduceBatch mean + maxAbs on the GPU, read (H, W)', layout: 'map', ours: ours.smoothgrad, tfjs: tfjs((p, m) => tfSmoothGrad(m, p.x, index, smoothN, noise, 7)) },
+    { technique: name.ig, backward: true, how: `engine API: broadcastSamples path (midpoint), batches of ${batch}, sums on the GPU, read (3, H, W)`, layout: 'chw', ours: ours.ig, tfjs: tfjs((p, m) => tfIntegratedGradients(m, p.x, p.base, index, igSteps, batch)) },
   ];
   return {
     cases,

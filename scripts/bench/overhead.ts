@@ -1,12 +1,18 @@
 // The per-dispatch overhead benchmark (issue 11): what batch-1 inference pays on the CPU side.
 //
 //   npx vite-node scripts/bench/overhead.ts -- [--models squeezenet1_1,googlenet,tinyvgg] [--size N]
-//       [--reps R] [--steps S] [--json]
+//       [--reps R] [--steps S] [--variant direct|tiled] [--fusion on|off|both] [--json]
+//
+// --variant forces the conv2d variant (default: the adapter's; 'tiled' is what GPUs run).
+// --fusion: multi-conv launches (engine/models/plan.ts; 'tiled' only) on, off, or both, one model
+// load each, side by side in the same run (default on); abba: off, on, on, off, so that the
+// process warming up (JIT, caches) over the run favours neither.
 //
 // First the cost of one dispatch alone (a tiny ReLU, 2000 in a row). Then per model at batch 1 (its own input size unless --size): dispatches per forward and per
 // forward + backward (a gradient seed at the logits, into a caller `out`), the CPU time of
 // recording them (the ops and rt.dispatch calls up to the submit, by process.cpuUsage with the GPU
-// idle, so other processes sharing the cores do not inflate it), how many bind groups that recording created
+// idle, so other processes sharing the cores do not inflate it; a full GC first, see collect), the same in
+// us per dispatch, its wall time, how many bind groups that recording created
 // (Runtime.stats), and the wall time per forward and per forward + backward to queue completion.
 // Then the iterations per second of a class-visualization loop (optvis/loop.ts, pixels, Adam,
 // jitter) at a small size. R repeats after one warm-up: recording CPU time as the minimum and
@@ -14,7 +20,10 @@
 // --json one JSON line at the end.
 
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { loadModel, type Model } from '../../engine/index';
+import { conv2dVariant } from '../../engine/kernels/conv2d';
 import { Runtime } from '../../engine/runtime';
 import { Tensor } from '../../engine/tensor';
 import { relu } from '../../engine/ops/relu';
@@ -25,11 +34,15 @@ interface Args {
   size: number | null;
   reps: number;
   steps: number;
+  variant: string | null;
+  fusion: boolean[];
   json: boolean;
 }
 
+const FUSION: Record<string, boolean[]> = { on: [true], off: [false], both: [false, true], abba: [false, true, true, false] };
+
 function parse(argv: readonly string[]): Args {
-  const a: Args = { models: ['squeezenet1_1', 'googlenet', 'tinyvgg'], size: null, reps: 7, steps: 30, json: false };
+  const a: Args = { models: ['squeezenet1_1', 'googlenet', 'tinyvgg'], size: null, reps: 7, steps: 30, variant: null, fusion: [true], json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -42,8 +55,13 @@ function parse(argv: readonly string[]): Args {
     else if (k === '--size') a.size = Number(v());
     else if (k === '--reps') a.reps = Number(v());
     else if (k === '--steps') a.steps = Number(v());
-    else if (k === '--json') a.json = true;
-    else throw new Error(`unknown option ${k} (valid: --models, --size, --reps, --steps, --json)`);
+    else if (k === '--variant') a.variant = v();
+    else if (k === '--fusion') {
+      const f = v();
+      if (!FUSION[f]) throw new Error(`--fusion ${f}: expected one of ${Object.keys(FUSION).join(', ')}`);
+      a.fusion = FUSION[f];
+    } else if (k === '--json') a.json = true;
+    else throw new Error(`unknown option ${k} (valid: --models, --size, --reps, --steps, --variant, --fusion, --json)`);
   }
   return a;
 }
@@ -60,9 +78,18 @@ const cpuMs = () => {
 
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 
+/**
+ * A full garbage collection before each timed recording, so that collecting the garbage of earlier
+ * passes (and of the wait for the GPU, which Dawn polls from JS) does not land in one at random:
+ * --expose-gc set at run time, the gc function taken from a fresh context.
+ */
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
 /** Run `record` (which only records GPU work), then wait: JS ms of the recording, wall ms to completion, bind groups created. */
 async function timed(rt: Runtime, record: () => void): Promise<{ cpuMs: number; recordWallMs: number; wallMs: number; bindGroups: number; dispatches: number }> {
   await rt.sync();
+  collect();
   const s0 = { ...rt.stats };
   const c0 = cpuMs();
   const t0 = performance.now();
@@ -79,18 +106,24 @@ interface Measured {
   /** CPU ms of recording (process.cpuUsage, the GPU idle meanwhile): minimum and median over the repeats. */
   cpuMs: number;
   cpuMedianMs: number;
+  /** Wall ms of the recording alone (no GPU wait), minimum over the repeats. */
+  recordWallMs: number;
   bindGroups: number;
   wallMs: number;
 }
 
 interface Row {
   model: string;
+  fuseConvs: boolean;
   size: number;
   forward: Measured;
   forwardBackward: Measured;
 }
 
-async function benchModel(rt: Runtime, model: Model, size: number, reps: number): Promise<Row> {
+/** Recording CPU per dispatch (minimum run). */
+const perUs = (m: Measured) => `${((m.cpuMs * 1000) / m.dispatches).toFixed(1)} us per dispatch`;
+
+async function benchModel(rt: Runtime, model: Model, fuseConvs: boolean, size: number, reps: number): Promise<Row> {
   const x = Tensor.fromData(rt, new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.37)), [1, 3, size, size], 'input');
   const gIn = Tensor.empty(rt, [1, 3, size, size], 'input grad');
   // A one-hot gradient at the logits, made once: a class seed would upload a new one (and flush) per backward.
@@ -109,12 +142,13 @@ async function benchModel(rt: Runtime, model: Model, size: number, reps: number)
       dispatches: runs[runs.length - 1].dispatches,
       cpuMs: Math.min(...runs.map((r) => r.cpuMs)),
       cpuMedianMs: median(runs.map((r) => r.cpuMs)),
+      recordWallMs: Math.min(...runs.map((r) => r.recordWallMs)),
       bindGroups: runs[runs.length - 1].bindGroups,
       wallMs: median(runs.map((r) => r.wallMs)),
     };
   };
   try {
-    return { model: model.spec.name, size, forward: await summarize(fwd), forwardBackward: await summarize(fb) };
+    return { model: model.spec.name, fuseConvs, size, forward: await summarize(fwd), forwardBackward: await summarize(fb) };
   } finally {
     x.dispose();
     gIn.dispose();
@@ -147,6 +181,7 @@ async function perDispatch(rt: Runtime, count: number): Promise<{ cpuUs: number;
     const runs = [];
     for (let r = 0; r < 4; r++) {
       await rt.sync();
+      collect();
       const c0 = cpuMs();
       const t0 = performance.now();
       for (let i = 0; i < count; i++) relu(x, y);
@@ -163,23 +198,25 @@ async function perDispatch(rt: Runtime, count: number): Promise<{ cpuUs: number;
 
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
-  const rt = await Runtime.create();
+  const rt = await Runtime.create(args.variant ? { variants: { conv2d: args.variant } } : {});
   const root = join(process.cwd(), 'weights');
   const out: unknown[] = [];
-  console.log(`adapter: ${rt.describe()}; batch 1; ${args.reps} repeats after a warm-up (record: min, median; wall: median)`);
+  const variant = conv2dVariant(rt);
+  console.log(`adapter: ${rt.describe()}; conv2d variant ${variant}; batch 1; ${args.reps} repeats after a warm-up (record: min, median; wall: median)`);
   try {
     const one = await perDispatch(rt, 2000);
     console.log(`one dispatch (ReLU of 64 floats, 2000 in a row): ${one.cpuUs.toFixed(1)} us CPU, ${one.wallUs.toFixed(1)} us wall to record`);
     out.push({ perDispatch: one });
-    for (const name of args.models) {
-      const model = await loadModel(rt, join(root, name));
+    for (const name of args.models) for (const fuseConvs of args.fusion) {
+      const model = await loadModel(rt, join(root, name), { fuseConvs });
       try {
         const size = args.size ?? model.spec.input.height;
-        const row = await benchModel(rt, model, size, args.reps);
+        const row = await benchModel(rt, model, fuseConvs, size, args.reps);
         const f = row.forward;
         const fb = row.forwardBackward;
-        console.log(`${name} ${size}x${size}: forward ${f.dispatches} dispatches, record ${f.cpuMs.toFixed(2)} ms CPU (median ${f.cpuMedianMs.toFixed(2)}; ${f.bindGroups} bind groups created), ${f.wallMs.toFixed(1)} ms wall`);
-        console.log(`${' '.repeat(name.length)} forward+backward ${fb.dispatches} dispatches, record ${fb.cpuMs.toFixed(2)} ms CPU (median ${fb.cpuMedianMs.toFixed(2)}; ${fb.bindGroups} bind groups created), ${fb.wallMs.toFixed(1)} ms wall`);
+        const launches = model.nodes.filter((n) => n.fused).length;
+        console.log(`${name} ${size}x${size}, fusion ${fuseConvs ? `on (${launches} multi-conv launches)` : 'off'}: forward ${f.dispatches} dispatches, record ${f.cpuMs.toFixed(2)} ms CPU (median ${f.cpuMedianMs.toFixed(2)}; ${perUs(f)}; wall ${f.recordWallMs.toFixed(2)}; ${f.bindGroups} bind groups created), ${f.wallMs.toFixed(1)} ms wall`);
+        console.log(`${' '.repeat(name.length)} forward+backward ${fb.dispatches} dispatches, record ${fb.cpuMs.toFixed(2)} ms CPU (median ${fb.cpuMedianMs.toFixed(2)}; ${perUs(fb)}; wall ${fb.recordWallMs.toFixed(2)}; ${fb.bindGroups} bind groups created), ${fb.wallMs.toFixed(1)} ms wall`);
         // Class visualization at 64 x 64 where the classifier takes it (GoogLeNet's needs 223 or more: skipped).
         const visSize = 64;
         if (model.minInputSize() <= visSize + 2) {
@@ -194,7 +231,7 @@ async function main(): Promise<void> {
   } finally {
     rt.destroy();
   }
-  if (args.json) console.log(JSON.stringify({ date: new Date().toISOString(), adapter: rt.describe(), rows: out }));
+  if (args.json) console.log(JSON.stringify({ date: new Date().toISOString(), adapter: rt.describe(), conv2dVariant: variant, rows: out }));
 }
 
 main().then(

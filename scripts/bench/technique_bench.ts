@@ -40,7 +40,7 @@ export interface TechniqueRow {
 
 const cell = (t: RateTiming | null, unit: TechniqueRow['unit']): string => {
   if (!t) return 'n/a';
-  if (t.ms === null) return 'error';
+  if (t.ms === null) return t.error?.startsWith('skipped') ? 'skipped' : 'error';
   const ms = `${t.ms.toFixed(t.ms < 10 ? 2 : 1)} ms`;
   return unit === 'ms' ? ms : `${ms} ${t.rate!.toFixed(t.rate! < 10 ? 2 : 1)} ${unit}`;
 };

@@ -44,6 +44,22 @@ export function techniqueNetworks(a: TechniqueSelection): { dir: string; attribu
   });
 }
 
+/**
+ * Why TF.js's side of a row that takes a gradient through `spec` is not timed on this adapter, or
+ * null. On CPU adapters (SwiftShader) TF.js's LRN backward (the WebGPU backend's LRNGrad shader
+ * loops over every channel for each channel of each element: O(C^2) per element) takes minutes
+ * per call: in Node on SwiftShader, 2026-12-02, load about 11, GoogLeNet's pool1/norm1 (64
+ * channels, 56 x 56) took 16 s and conv2/norm2 (192 channels) had not finished after 15 minutes.
+ * So every gradient through an LRN layer is skipped there, as the LRN backward rows of the browser
+ * benchmark are (browser/page.ts).
+ */
+export function tfjsSkip(spec: Pick<ModelSpec, 'layers'>, adapterKind: string, backward: boolean): string | null {
+  if (!backward || adapterKind !== 'cpu') return null;
+  const lrn = spec.layers.filter((l) => l.type === 'lrn').map((l) => l.name);
+  if (!lrn.length) return null;
+  return `skipped on CPU adapters: the gradient passes LRN (${lrn.join(', ')}) and TF.js's LRN backward takes minutes per call there`;
+}
+
 /** SmoothGrad / IG / occlusion counts: the issue's, or the small --quick ones. */
 export const attributionCounts = (quick: boolean): AttributionCounts => (quick ? QUICK_ATTRIBUTION : ATTRIBUTION);
 
@@ -115,22 +131,35 @@ export interface TechniqueCall {
   o: TimingOptions;
   ours: Call;
   tfjs: Call | null;
+  /** Why TF.js's side is not timed (tfjsSkip); tfjs is null then. */
+  tfjsSkipped?: string;
   warm?: { ours: Call; tfjs: Call | null };
+  /** Whether it takes a gradient (attribution and optimization rows say; occlusion does not). */
+  backward?: boolean;
+  /** What the row's numbers depend on: the attribution counts, or an optimization loop's steps a call. */
+  counts?: Record<string, number>;
 }
 
 /** Time both sides of a call: ours, then TF.js; ratio = TF.js ms / our ms. */
 export async function timeCall(c: TechniqueCall): Promise<{ ours: RateTiming; tfjs: RateTiming | null; ratio: number | null }> {
   const ours = await timeAsync(c.ours, c.o, c.units, c.warm?.ours);
-  const tfjs = c.tfjs ? await timeAsync(c.tfjs, c.o, c.units, c.warm?.tfjs ?? c.tfjs) : null;
+  const tfjs = c.tfjsSkipped ? { ms: null, rate: null, error: c.tfjsSkipped } : c.tfjs ? await timeAsync(c.tfjs, c.o, c.units, c.warm?.tfjs ?? c.tfjs) : null;
   return { ours, tfjs, ratio: ours.ms && tfjs?.ms ? tfjs.ms / ours.ms : null };
 }
 
 /** Each attribution row of a network at one size (batch 1, the seeded reference image), handed to `visit`. */
 export async function attributionCalls(model: Model, tfm: TfModel | null, size: number, quick: boolean, o: TimingOptions, visit: (c: TechniqueCall) => Promise<void>): Promise<void> {
   const x = { data: referenceImage(model, size, size), c: 3, h: size, w: size };
-  const set = attributionCases(model, tfm, x, 1, { camLayer: defaultCamLayer(model), counts: attributionCounts(quick) });
+  const counts = attributionCounts(quick);
+  const set = attributionCases(model, tfm, x, 1, { camLayer: defaultCamLayer(model), counts });
   try {
-    for (const c of set.cases) await visit({ group: 'attribution', item: c.technique, how: c.how, unit: 'img/s', units: 1, o, ours: c.ours, tfjs: c.tfjs });
+    for (const c of set.cases) {
+      const skip = tfm && tfjsSkip(model.spec, model.rt.kind, c.backward);
+      await visit({
+        group: 'attribution', item: c.technique, how: c.how, unit: 'img/s', units: 1, o, ours: c.ours, tfjs: skip ? null : c.tfjs,
+        ...(skip ? { tfjsSkipped: skip } : {}), backward: c.backward, counts: { ...counts },
+      });
+    }
   } finally {
     set.dispose();
   }
@@ -142,12 +171,14 @@ export async function optvisCalls(
 ): Promise<void> {
   for (const c of optvisCases(model.spec.name)) {
     if (!wanted(caseName(c))) continue;
+    const skip = tfm && tfjsSkip(model.spec, model.rt.kind, true);
     const ours = ourOptvis(model, c, size, size);
-    const theirs = tfm ? tfOptvis(tfm, c, size, size) : null;
+    const theirs = tfm && !skip ? tfOptvis(tfm, c, size, size) : null;
     try {
       await visit({
         group: 'optimization', item: caseName(c), how: `optimize() (optvis loop, ${c.optimizer}, ${steps} steps a call, no transforms)`, unit: 'it/s', units: steps, o,
         ours: () => ours.run(steps), tfjs: theirs && (() => theirs.run(steps)), warm: { ours: () => ours.run(1), tfjs: theirs && (() => theirs.run(1)) },
+        ...(skip ? { tfjsSkipped: skip } : {}), backward: true, counts: { steps },
       });
     } finally {
       ours.dispose();

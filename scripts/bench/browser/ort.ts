@@ -7,8 +7,11 @@
 // adapters without timestamp queries: the input lives in a GPU buffer on ORT's device, outputs
 // stay on the GPU ('gpu-buffer', disposed after each run), `iters` runs are chained back to back
 // and one repeat ends when the last run has resolved and ORT's queue reports onSubmittedWorkDone.
-// Where the EP cannot start, the row says 'unavailable: <reason>'; ops ORT places on its CPU EP
-// instead (its session-creation warnings) are listed in the row's note.
+// Where the EP cannot start, the row says 'unavailable: <reason>' (ORT's own error) and the run
+// goes on; ops ORT places on its CPU EP instead (its session-creation warnings) are listed in the
+// row's note. `--ort-no-adapter` makes that happen on purpose: while ORT sets up its EP,
+// navigator.gpu.requestAdapter() answers null to it (as in a browser that gives ORT no WebGPU
+// adapter), and our engine and TF.js keep the adapter they already have.
 
 import * as ort from 'onnxruntime-web/webgpu';
 import type { Model } from '../../../engine/models/graph';
@@ -43,8 +46,29 @@ function configure(): void {
   ort.env.logLevel = 'warning';
 }
 
-/** Export `spec` + `weights` to ONNX in the page and open it on the WebGPU EP. */
-export async function openOrt(spec: ModelSpec, weights: Uint8Array, file: string): Promise<OrtSide> {
+/** Why ORT could not open a network in this page ('unavailable: ...'), for the JSON. */
+const unavailable: string[] = [];
+
+/** Run `f` with navigator.gpu.requestAdapter() answering null (ORT's EP then fails to start with its own error). */
+async function withoutAdapter<T>(f: () => Promise<T>): Promise<T> {
+  const gpu = navigator.gpu as GPU & { requestAdapter: GPU['requestAdapter'] };
+  gpu.requestAdapter = async () => null;
+  try {
+    return await f();
+  } finally {
+    // The own property shadowed GPU.prototype.requestAdapter; removing it restores the real one.
+    delete (gpu as Partial<GPU>).requestAdapter;
+  }
+}
+
+/** Export `spec` + `weights` to ONNX in the page and open it on the WebGPU EP (`noAdapter`: refuse ORT an adapter, see above). */
+export async function openOrt(spec: ModelSpec, weights: Uint8Array, file: string, o: { noAdapter?: boolean } = {}): Promise<OrtSide> {
+  const side = await open(spec, weights, file, o.noAdapter ?? false);
+  if ('error' in side) unavailable.push(`${spec.name}: ${side.error}`);
+  return side;
+}
+
+async function open(spec: ModelSpec, weights: Uint8Array, file: string, noAdapter: boolean): Promise<OrtSide> {
   configure();
   let bytes: Uint8Array;
   try {
@@ -65,9 +89,10 @@ export async function openOrt(spec: ModelSpec, weights: Uint8Array, file: string
   console.log = grab(saved.log);
   console.error = grab(saved.error);
   try {
-    const session = await ort.InferenceSession.create(bytes, {
+    const create = () => ort.InferenceSession.create(bytes, {
       executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer', graphOptimizationLevel: 'all', logSeverityLevel: 2,
     });
+    const session = await (noAdapter ? withoutAdapter(create) : create());
     const device = (await ort.env.webgpu.device) as GPUDevice;
     return { net: { session, device, spec, warnings } };
   } catch (e) {
@@ -159,6 +184,9 @@ export async function closeOrt(side: OrtSide | null): Promise<void> {
 }
 
 /** What the JSON says about the ORT side. */
-export function ortInfo(): NonNullable<PageResult['ort']> {
-  return { version: ort.env.versions.web ?? ort.env.versions.common, executionProvider: 'webgpu', timing: ORT_TIMING };
+export function ortInfo(noAdapter: boolean): NonNullable<PageResult['ort']> {
+  return {
+    version: ort.env.versions.web ?? ort.env.versions.common, executionProvider: 'webgpu', timing: ORT_TIMING,
+    adapterRefused: noAdapter, unavailable: [...unavailable],
+  };
 }

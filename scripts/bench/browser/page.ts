@@ -148,7 +148,7 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows: BrowserRow[], withOrt: boolean): Promise<void> {
+async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows: BrowserRow[], ortOptions: { noAdapter: boolean } | null): Promise<void> {
   // Whole networks are slow on CPU adapters: one repeat there unless --repeats says otherwise.
   const o: TimingOptions = { ...ctx.timing, repeats: ctx.rt.kind === 'cpu' && !repeatsGiven ? 1 : ctx.timing.repeats };
   for (const net of nets) {
@@ -159,7 +159,7 @@ async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows
     const tf = ctx.tf?.tf;
     const tfNet = tf ? buildTfNetwork(tf, spec, weights, file) : null;
     // ONNX Runtime Web on the same spec and weights, exported in this page (forward rows only: ORT has no backward).
-    const ortSide = withOrt ? await openOrt(spec, weights, file) : null;
+    const ortSide = ortOptions ? await openOrt(spec, weights, file, ortOptions) : null;
     try {
       for (const n of net.batches) {
         const batch = networkBatch(model, tf, n);
@@ -200,7 +200,7 @@ window.cnnvisBench = async (config: PageConfig): Promise<PageResult> => {
     const rows: BrowserRow[] = [];
     await layerRows(ctx, config.layers, rows);
     await opRows(ctx, config.ops, rows);
-    await networkRows(ctx, config.networks, rows, config.ort !== false);
+    await networkRows(ctx, config.networks, rows, config.ort !== false ? { noAdapter: config.ortNoAdapter === true } : null);
     await techniqueRows(ctx, config.techniques, config, (row) => emit(rows, row));
     const b = ctx.tf?.tf.backend() as { device?: GPUDevice } | undefined;
     const tfStamps = b?.device?.features.has('timestamp-query') ?? false;
@@ -213,7 +213,7 @@ window.cnnvisBench = async (config: PageConfig): Promise<PageResult> => {
       defaultVariants: ctx.defaults,
       timingOptions: ctx.timing,
       rows,
-      ort: config.ort !== false && config.networks.length ? ortInfo() : null,
+      ort: config.ort !== false && config.networks.length ? ortInfo(config.ortNoAdapter === true) : null,
     };
   } finally {
     ctx.destroy();

@@ -6,7 +6,7 @@ const fmt = (v: number | null | undefined, digits = 2): string => (v == null || 
 
 function cell(t: EngineTiming | null | undefined): string {
   if (!t) return 'n/a';
-  if (t.ms === null) return 'error';
+  if (t.ms === null) return /^(skipped|unavailable)\b/.exec(t.error ?? '')?.[0] ?? 'error';
   // Technique rows count no FLOPs or bytes: ms and spread only.
   const rates = t.gflops == null && t.gbps == null ? '' : ` ${fmt(t.gflops)} GF/s ${fmt(t.gbps)} GB/s`;
   return `${fmt(t.ms, t.ms < 10 ? 3 : 1)} ms ±${fmt((t.spread ?? 0) * 50, 0)}%${rates}`;
@@ -14,14 +14,14 @@ function cell(t: EngineTiming | null | undefined): string {
 
 export function header(): string {
   return [
-    'case'.padEnd(36), 'dir'.padEnd(8), 'shape'.padEnd(46), 'ours (default variant)'.padStart(42), 'tfjs webgpu'.padStart(42), 'tf/ours'.padStart(8),
+    'case'.padEnd(44), 'dir'.padEnd(8), 'shape'.padEnd(46), 'ours (default variant)'.padStart(42), 'tfjs webgpu'.padStart(42), 'tf/ours'.padStart(8),
   ].join(' ');
 }
 
 export function line(r: BrowserRow): string {
   const dir = r.direction === 'forward' ? 'fwd' : r.direction === 'backward' ? 'bwd' : 'fwd+bwd';
   const out = [
-    r.id.padEnd(36), dir.padEnd(8), r.shape.padEnd(46), cell(r.ours).padStart(42), cell(r.tfjs).padStart(42), `${fmt(r.ratio)}x`.padStart(8),
+    r.id.padEnd(44), dir.padEnd(8), r.shape.padEnd(46), cell(r.ours).padStart(42), cell(r.tfjs).padStart(42), `${fmt(r.ratio)}x`.padStart(8),
   ].join(' ');
   const variants = r.variants && Object.keys(r.variants).length > 1
     ? `\n    variants: ${Object.entries(r.variants).map(([v, t]) => `${v}${v === r.variant ? '*' : ''} ${t.ms === null ? 'error' : `${fmt(t.ms, 3)} ms`}`).join(', ')}; tf/best ${fmt(r.ratioBest)}x`

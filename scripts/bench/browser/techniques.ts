@@ -6,6 +6,9 @@
 // loop's objective reads) is part of it, so GPU timestamps would leave some of it out.
 //   attribution   ms per image (batch 1): warm-up call, median of repeats of --iters calls
 //   optimization  ms per loop step: a loop of one step to warm up, then loops of `steps` steps
+// Each row carries the counts it ran with (`counts`: SmoothGrad n, IG m, occlusion grid, batch; a
+// loop's steps). On CPU adapters TF.js's side of a gradient through LRN (GoogLeNet) is skipped,
+// with the reason in the row (technique_plan.ts tfjsSkip).
 
 import { loadModel, type ModelSpec } from '../../../engine/index';
 import type { BenchContext } from '../context';
@@ -46,9 +49,9 @@ export async function techniqueRows(
           const per = call.unit === 'it/s' ? `ms/step, ${timing.steps}-step loops` : 'ms/image';
           await emit({
             kind: 'technique', id: techniqueId(c.network, call.item), family: c.group,
-            direction: call.item.startsWith('occlusion') ? 'forward' : 'forward+backward', variant: 'default',
+            direction: call.backward === false ? 'forward' : 'forward+backward', variant: 'default',
             shape: `(1, 3, ${c.size}, ${c.size}) ${per}`, batch: 1, flops: 0, bytes: 0,
-            ours: engineTiming(t.ours), tfjs: t.tfjs && engineTiming(t.tfjs), ratio: t.ratio, how: call.how,
+            ours: engineTiming(t.ours), tfjs: t.tfjs && engineTiming(t.tfjs), ratio: t.ratio, how: call.how, counts: call.counts,
           });
         };
         const tfm = ctx.tf ? tfModelAt(ctx.tf.tf, spec, weights, c.size) : null;

@@ -63,6 +63,8 @@ export interface PageConfig {
   tfjs: boolean;
   /** Whole-network forward rows also on ONNX Runtime Web's WebGPU EP (ort.ts); default true, --no-ort: false. */
   ort?: boolean;
+  /** --ort-no-adapter: ORT's WebGPU EP is refused an adapter (ort.ts), so its rows say 'unavailable: <reason>'. */
+  ortNoAdapter?: boolean;
   techniques: TechniqueCase[];
 }
 
@@ -104,6 +106,8 @@ export interface BrowserRow {
   ratio: number | null;
   /** Techniques: how our side is computed; their ms are wall time per image / loop step, each call ending with its result on the CPU. */
   how?: string;
+  /** Techniques: what the numbers depend on, also in the id: attribution rows the counts (smoothN, smoothSigma, igSteps, batch, occlusionGrid), optimization rows { steps } a call. */
+  counts?: Record<string, number>;
   /** Network forward rows: ONNX Runtime Web's WebGPU EP on the exported model (null: not run; error 'unavailable: ...' where the EP failed). */
   ort?: EngineTiming | null;
   /** ORT wall ms / our wall ms (wallMs: both wall clocks; > 1: ours is faster). */
@@ -126,5 +130,11 @@ export interface PageResult {
   timingOptions: TimingOptions;
   rows: BrowserRow[];
   /** The ONNX Runtime Web side (null: --no-ort). */
-  ort?: { version: string; executionProvider: string; timing: string } | null;
+  ort?: {
+    version: string; executionProvider: string; timing: string;
+    /** --ort-no-adapter was given. */
+    adapterRefused: boolean;
+    /** '<network>: unavailable: <reason>' for each network ORT could not open (empty: every one opened). */
+    unavailable: string[];
+  } | null;
 }
