@@ -11,8 +11,8 @@
 // First the cost of one dispatch alone (a tiny ReLU, 2000 in a row). Then per model at batch 1 (its own input size unless --size): dispatches per forward and per
 // forward + backward (a gradient seed at the logits, into a caller `out`), the CPU time of
 // recording them (the ops and rt.dispatch calls up to the submit, by process.cpuUsage with the GPU
-// idle, so other processes sharing the cores do not inflate it; a full GC first, see collect), the same in
-// us per dispatch, its wall time, how many bind groups that recording created
+// idle, so other processes sharing the cores do not inflate it), the same in
+// us per dispatch, the recording's own wall time (minimum), how many bind groups that recording created
 // (Runtime.stats), and the wall time per forward and per forward + backward to queue completion.
 // Then the iterations per second of a class-visualization loop (optvis/loop.ts, pixels, Adam,
 // jitter) at a small size. R repeats after one warm-up: recording CPU time as the minimum and
@@ -20,8 +20,6 @@
 // --json one JSON line at the end.
 
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { loadModel, type Model } from '../../engine/index';
 import { conv2dVariant } from '../../engine/kernels/conv2d';
 import { Runtime } from '../../engine/runtime';
@@ -78,18 +76,10 @@ const cpuMs = () => {
 
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 
-/**
- * A full garbage collection before each timed recording, so that collecting the garbage of earlier
- * passes (and of the wait for the GPU, which Dawn polls from JS) does not land in one at random:
- * --expose-gc set at run time, the gc function taken from a fresh context.
- */
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
 
 /** Run `record` (which only records GPU work), then wait: JS ms of the recording, wall ms to completion, bind groups created. */
 async function timed(rt: Runtime, record: () => void): Promise<{ cpuMs: number; recordWallMs: number; wallMs: number; bindGroups: number; dispatches: number }> {
   await rt.sync();
-  collect();
   const s0 = { ...rt.stats };
   const c0 = cpuMs();
   const t0 = performance.now();
@@ -181,7 +171,6 @@ async function perDispatch(rt: Runtime, count: number): Promise<{ cpuUs: number;
     const runs = [];
     for (let r = 0; r < 4; r++) {
       await rt.sync();
-      collect();
       const c0 = cpuMs();
       const t0 = performance.now();
       for (let i = 0; i < count; i++) relu(x, y);
