@@ -67,6 +67,10 @@ describe('browser (Chromium, WebGPU on SwiftShader)', () => {
       const { Runtime } = await import('/engine/runtime.ts');
       const { Tensor } = await import('/engine/tensor.ts');
       const { relu } = await import('/engine/ops/relu.ts');
+      // The page's own start presents one frame of a throwaway device on a CPU adapter first
+      // (ui/live_canvas.ts), which in Chromium without --use-angle=swiftshader resets every
+      // device; an adapter asked for meanwhile comes back null. Wait for that probe, as the page does.
+      await (await import('/ui/live_canvas.ts')).probeCanvasSharing();
       const rt = await Runtime.create();
       const t = Tensor.fromData(rt, new Float32Array(${JSON.stringify(x)}), [2, 3, 5, 7], 'x');
       const y = relu(t);
