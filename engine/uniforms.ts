@@ -4,7 +4,7 @@
 // each value by index into typed-array views. Values come as one object or as several (e.g. a
 // kernel's params plus the folded grid's grid_x/y/z; a later one wins, as in an object spread), so
 // callers need not copy a large params object to add a few members. Errors name the kernel, the member and what was
-// expected, like pipeline_cache.ts's packUniforms.
+// expected (tests/uniforms.test.ts checks both against tests/reference/uniforms.ts).
 
 import type { BindingInfo, Program } from './pipeline_cache';
 

@@ -78,9 +78,9 @@ struct Params {
   y_base: u32, y_stride: u32,
   w_base: u32, b_base: u32,
   w_group: u32, w_row: u32, w_chan: u32, flip: u32,
-  splits: u32, k_chunk: u32, split_stride: u32,
+  splits: u32, split_stride: u32,  // each part's K chunk is derived from splits (conv2d_tiled)
   grid_x: u32, grid_y: u32, grid_z: u32,  // logical grid (foldGrid)
-  // conv2d_tiled / conv2d_split_sum (k_chunk above is unused there): lane p = part p (header).
+  // conv2d_tiled / conv2d_split_sum: lane p = part p (header).
   part_cout: vec4u,
   part_kernel: vec4u,  // kh | kw << 8 | pt << 16 | pl << 24
   part_flags: vec4u,   // has_bias | relu << 1 | output slot << 2

@@ -1,12 +1,13 @@
 // Uniform packing (engine/uniforms.ts): the compiled packer against the plain reference packer
-// (pipeline_cache.ts packUniforms) on seeded random structs, values given as one object or split
+// (tests/reference/uniforms.ts packUniforms) on seeded random structs, values given as one object or split
 // over several (a later one winning, as in an object spread), and every error naming the kernel
 // and the member.
 
 import { describe, expect, it } from 'vitest';
-import { packUniforms, type BindingInfo, type Program, type ScalarType } from '../engine/pipeline_cache';
+import type { BindingInfo, Program, ScalarType } from '../engine/pipeline_cache';
 import { packerFor, packInto, uniformScratch, type UniformObject } from '../engine/uniforms';
 import { rng } from './helpers/random';
+import { packUniforms } from './reference/uniforms';
 
 const program = { label: 'test:main' } as Program;
 

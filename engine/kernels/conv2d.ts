@@ -6,6 +6,7 @@ import backwardInputCode from '../../shaders/conv2d_backward_input.wgsl?raw';
 import backwardWeightsCode from '../../shaders/conv2d_backward_weights.wgsl?raw';
 import directSubgroupCode from '../../shaders/conv2d_direct_subgroup.wgsl?raw';
 import type { DispatchCost, Resources, Runtime, UniformValues } from '../runtime';
+import { Usage } from '../buffer_pool';
 import { Tensor } from '../tensor';
 import { cost, defineKernel, dispatchFolded, sampleGrid } from './kernel';
 import { dispatchSumStack } from './sum';
@@ -111,8 +112,10 @@ const tileConstants = (tm: number, tn: number) => ({ BK, TM: tm, TN: tn, TX: tn 
 
 /** The part_* uniforms of conv2d.wgsl for launches with no parts (the direct entry points ignore them). */
 const NO_PARTS = { part_cout: [0, 0, 0, 0], part_kernel: [0, 0, 0, 0], part_flags: [0, 0, 0, 0], part_w_base: [0, 0, 0, 0], part_b_base: [0, 0, 0, 0], part_y_base: [0, 0, 0, 0], part_y_stride: [0, 0, 0, 0] };
-/** Uniforms of an unsplit launch (direct entry points ignore them). */
-const UNSPLIT = { splits: 1, k_chunk: 0, split_stride: 0 };
+/** Uniforms of an unsplit launch of conv2d.wgsl (direct entry points ignore them). */
+const UNSPLIT = { splits: 1, split_stride: 0 };
+/** The same for conv2d_backward_input.wgsl, whose tiled entry point takes its K chunk as a uniform. */
+const UNSPLIT_DX = { ...UNSPLIT, k_chunk: 0 };
 
 /** Everything the kernels need to know about one convolution, derived from checked shapes. */
 export interface ConvGeometry {
@@ -198,7 +201,7 @@ const unusedSlots = new WeakMap<Runtime, GPUBuffer>();
 /** Output slot i (1..3) that a launch leaves unused: its own 256-byte range of one small never-written buffer per runtime. */
 function unusedSlot(rt: Runtime, i: number): GPUBufferBinding {
   let buffer = unusedSlots.get(rt);
-  if (!buffer) unusedSlots.set(rt, (buffer = rt.device.createBuffer({ label: 'conv2d unused output slots', size: 4 * 256, usage: 0x80 /* STORAGE */ })));
+  if (!buffer) unusedSlots.set(rt, (buffer = rt.device.createBuffer({ label: 'conv2d unused output slots', size: 4 * 256, usage: Usage.STORAGE })));
   return { buffer, offset: 256 * i, size: 16 };
 }
 
@@ -219,7 +222,7 @@ function dispatchTiled(rt: Runtime, x: Tensor, parts: readonly ConvPart[]): void
   const cBlocks = ms.reduce((s, m) => s + ceil(m, t.tm), 0);
   const grid = [ceil(npix, t.tn), g.groups * cBlocks, g.n * splits];
   const total = parts.reduce((s, p) => s + p.g.cout, 0);
-  const unused = { has_bias: 0, relu: 0, y_base: 0, y_stride: 0, w_base: 0, b_base: 0, w_group: 0, w_row: 0, w_chan: 0, flip: 0, k_chunk: 0 };
+  const unused = { has_bias: 0, relu: 0, y_base: 0, y_stride: 0, w_base: 0, b_base: 0, w_group: 0, w_row: 0, w_chan: 0, flip: 0 };
   const common = [shared(g), x.layout('x'), unused, { cout: total, x_blocks: grid[0], c_blocks: cBlocks, splits }];
   const ws = span(rt, parts.map((p) => p.w))!;
   const biases = parts.flatMap((p) => (p.b ? [p.b] : []));
@@ -351,7 +354,7 @@ export function dispatchConv2dBackwardInput(rt: Runtime, g: ConvGeometry, dy: Te
   const xBlocks = ceil(ceil(g.w, g.sw), BLOCK);
   const program = rt.program({ ...conv2dBackwardInputKernel, entryPoint: 'backward_input_direct', constants: { WG } });
   const cBlocks = ceil(cinG, BLOCK);
-  dispatchFolded(rt, program, { params: [...base, UNSPLIT, { x_blocks: xBlocks, c_blocks: cBlocks }], dy, wt: w, dx }, [ceil(g.h * g.sw * xBlocks, WG), g.groups * cBlocks, g.n], cost(flops, [dy, w, dx], 'direct'));
+  dispatchFolded(rt, program, { params: [...base, UNSPLIT_DX, { x_blocks: xBlocks, c_blocks: cBlocks }], dy, wt: w, dx }, [ceil(g.h * g.sw * xBlocks, WG), g.groups * cBlocks, g.n], cost(flops, [dy, w, dx], 'direct'));
 }
 
 /** Split the backward to the weights' reduction into chunks of at least this many rows. */

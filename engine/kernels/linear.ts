@@ -24,11 +24,11 @@ import { dispatchSumStack } from './sum';
 export const LINEAR_VARIANTS = ['register', 'tiled', 'gemv', 'gemv_subgroup'] as const;
 export type LinearVariant = (typeof LINEAR_VARIANTS)[number];
 /** Variants that need a device feature (engine/device.ts DeviceFeatures), by variant. */
-const NEEDS: Partial<Record<LinearVariant, 'subgroups'>> = { gemv_subgroup: 'subgroups' };
+export const LINEAR_NEEDS: Partial<Record<LinearVariant, 'subgroups'>> = { gemv_subgroup: 'subgroups' };
 
 /** The variants this runtime's device can run (what benchmarks and autotuning should try). */
 export function linearVariantsFor(rt: Runtime): LinearVariant[] {
-  return LINEAR_VARIANTS.filter((v) => !NEEDS[v] || rt.gpu.features[NEEDS[v]]);
+  return LINEAR_VARIANTS.filter((v) => !LINEAR_NEEDS[v] || rt.gpu.features[LINEAR_NEEDS[v]]);
 }
 
 export const linearRegisterKernel = defineKernel({ name: 'linear', code: registerCode, entryPoints: ['forward'], variants: LINEAR_VARIANTS });
@@ -80,7 +80,7 @@ const COLS = 256;
 export function linearVariant(rt: Runtime, n: number): LinearVariant {
   const v = rt.variant<LinearVariant>('linear', { cpu: 'register', gpu: n <= GEMV_MAX_BATCH ? 'gemv' : 'tiled' });
   if (!LINEAR_VARIANTS.includes(v)) throw new Error(`linear: unknown variant '${v}' (${LINEAR_VARIANTS.join(', ')})`);
-  const need = NEEDS[v];
+  const need = LINEAR_NEEDS[v];
   if (need && !rt.gpu.features[need]) {
     throw new Error(`linear: variant '${v}' needs the WebGPU feature '${need}', which this device does not have (${rt.describe()}); variants here: ${linearVariantsFor(rt).join(', ')}`);
   }

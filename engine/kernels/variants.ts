@@ -6,7 +6,7 @@ import type { DeviceFeatures } from '../device';
 import type { Runtime } from '../runtime';
 import { CONV2D_VARIANTS } from './conv2d';
 import { GRAM_VARIANTS } from './gram';
-import { LINEAR_VARIANTS, linearVariantsFor } from './linear';
+import { LINEAR_NEEDS, LINEAR_VARIANTS, linearVariantsFor } from './linear';
 import { PAIRWISE_VARIANTS } from './pairwise';
 import { TOPK_VARIANTS } from './topk';
 
@@ -15,12 +15,12 @@ interface Family {
   /** The variants the device of rt can run (all of them when absent). */
   here?: (rt: Runtime) => readonly string[];
   /** The device feature a variant needs, for the message when it is missing. */
-  needs?: Record<string, keyof DeviceFeatures>;
+  needs?: Partial<Record<string, keyof DeviceFeatures>>;
 }
 
 const FAMILIES: Record<string, Family> = {
   conv2d: { all: CONV2D_VARIANTS },
-  linear: { all: LINEAR_VARIANTS, here: linearVariantsFor, needs: { gemv_subgroup: 'subgroups' } },
+  linear: { all: LINEAR_VARIANTS, here: linearVariantsFor, needs: LINEAR_NEEDS },
   gram: { all: GRAM_VARIANTS },
   pairwise: { all: PAIRWISE_VARIANTS },
   topk: { all: TOPK_VARIANTS },
