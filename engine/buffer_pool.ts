@@ -6,6 +6,8 @@
 // tensors flush before writing (Tensor.write), and buffers that get written at record time
 // (uniforms) are released with releaseAfterSubmit() and parked until the next submit.
 
+import type { CaptureKeeper } from './capture';
+
 const ALIGN = 256;
 
 /** GPUBufferUsage bits as plain numbers: in Node the GPU globals exist only once Dawn is loaded. */
@@ -29,6 +31,8 @@ export class BufferPool {
   private parked: GPUBuffer[] = [];
   private sizes = new WeakMap<GPUBuffer, number>();
   private stats: PoolStats = { bytesAllocated: 0, bytesInUse: 0, bytesFree: 0, buffersAllocated: 0 };
+  /** Set by the runtime: live captures keep the buffers they need (engine/capture.ts). */
+  keeper: CaptureKeeper | null = null;
 
   /** `onDestroy` runs just before the pool destroys a buffer (the runtime drops its cached bind groups). */
   private readonly maxSize: number;
@@ -53,7 +57,15 @@ export class BufferPool {
     if (size > maxSize) {
       throw new Error(`${label}: buffer of ${bytes} bytes exceeds the device's maxBufferSize (${maxSize})`);
     }
-    const list = this.free.get(this.key(size, usage));
+    const key = this.key(size, usage);
+    const keeper = this.keeper?.active ? this.keeper : null;
+    const again = keeper?.reuse(key);
+    if (again) {
+      again.label = label;
+      keeper!.acquired(again);
+      return again;
+    }
+    const list = this.free.get(key);
     let buf = list?.pop();
     if (buf) {
       this.stats.bytesFree -= size;
@@ -65,6 +77,7 @@ export class BufferPool {
       this.stats.buffersAllocated++;
     }
     this.stats.bytesInUse += size;
+    keeper?.acquired(buf);
     return buf;
   }
 
@@ -78,10 +91,16 @@ export class BufferPool {
     this.parked.push(buf);
   }
 
-  private makeFree(buf: GPUBuffer): void {
+  /** @internal A buffer a capture kept is given back for good (CaptureKeeper.drop). */
+  freeNow(buf: GPUBuffer): void {
+    this.makeFree(buf, false);
+  }
+
+  private makeFree(buf: GPUBuffer, ask = true): void {
     const size = this.sizes.get(buf);
     if (size === undefined) throw new Error(`buffer '${buf.label}' does not belong to this pool`);
     const k = this.key(size, buf.usage);
+    if (ask && this.keeper?.active && this.keeper.released(buf, k)) return;
     let list = this.free.get(k);
     if (!list) this.free.set(k, (list = []));
     list.push(buf);

@@ -75,6 +75,11 @@ export function setProfileScope(scope: string | null): string | null {
   return prev;
 }
 
+/** The current profile scope (what a dispatch recorded now would be tagged with). */
+export function profileScope(): string | null {
+  return currentScope;
+}
+
 /** Run `fn` with the profile scope set to `scope`, restoring the previous one after. */
 export function inProfileScope<T>(scope: string, fn: () => T): T {
   const prev = setProfileScope(scope);
@@ -103,7 +108,8 @@ export class Profiler {
     if (timestamps) this.querySet = device.createQuerySet({ label: 'cnnvis profile timestamps', type: 'timestamp', count: 2 * maxPerBatch });
   }
 
-  record(program: Program, workgroups: readonly [number, number, number], cost: DispatchCost | undefined): DispatchRecord {
+  /** `scope`: the layer tag to give it (a replayed capture's, from its recording); default the current one. */
+  record(program: Program, workgroups: readonly [number, number, number], cost: DispatchCost | undefined, scope: string | null = currentScope): DispatchRecord {
     const r: DispatchRecord = {
       index: this.records.length,
       family: program.name,
@@ -115,7 +121,7 @@ export class Profiler {
       flops: cost ? cost.flops : null,
       bytes: cost ? cost.bytes : null,
       gpuNs: null,
-      scope: currentScope,
+      scope,
     };
     this.records.push(r);
     return r;

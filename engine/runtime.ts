@@ -5,13 +5,15 @@ import { adapterKey, cachedVariants, usableVariants, type TuneStore } from './au
 import { BufferPool, Usage } from './buffer_pool';
 import { createGpu, describeAdapter, type AdapterKind, type DeviceOptions, type GpuHandle } from './device';
 import { BindGroupCache, UNIFORM_SLOT } from './bind_groups';
+import { Capture, CaptureKeeper, type CapturedCommand, type ReplayTarget } from './capture';
 import { PipelineCache, type BindingInfo, type Program, type ProgramSpec } from './pipeline_cache';
 import { packInto, uniformBytes, uniformScratch, type UniformObject, type UniformSource } from './uniforms';
-import { Profiler, type DispatchCost, type Profile } from './profile';
+import { Profiler, profileScope, type DispatchCost, type Profile } from './profile';
 import { Tensor } from './tensor';
 import { variantUnavailable } from './kernels/variants';
 
 export type { DispatchCost, DispatchRecord, Profile } from './profile';
+export type { Capture } from './capture';
 export type UniformValues = UniformObject;
 /**
  * A dispatch's resources by WGSL variable name. Storage: a Tensor (bound over exactly its extent,
@@ -69,7 +71,7 @@ const MAX_GROUPS_DEFAULT = 65535;
 /** Uniform structs of one batch share one buffer, each at a 256-byte aligned slot (UNIFORM_SLOT). */
 const UNIFORM_ARENA_BYTES = MAX_BATCHED_DISPATCHES * UNIFORM_SLOT;
 
-export class Runtime {
+export class Runtime implements ReplayTarget {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
@@ -98,6 +100,8 @@ export class Runtime {
   private readonly bindAlign: number;
   /** Programs by code string, then entry point, then by name and overrides (skips the pipeline cache's key building). */
   private programMemo = new Map<string, Map<string, { name: string; constants: Record<string, number> | undefined; program: Program }[]>>();
+  /** Live captures and the one being recorded (rt.capture, engine/capture.ts). */
+  private readonly captures: CaptureKeeper;
   /** Set while programsUsedBy() runs a pass without recording it: the specs it would build. */
   private collecting: Map<string, ProgramSpec> | null = null;
 
@@ -105,6 +109,8 @@ export class Runtime {
     this.device = gpu.device;
     this.bindGroups = new BindGroupCache(this.device, this.stats);
     this.pool = new BufferPool(this.device, (buf) => this.bindGroups.forget(buf));
+    this.captures = new CaptureKeeper(this.pool);
+    this.pool.keeper = this.captures;
     this.pipelines = new PipelineCache(this.device);
     this.variants = { ...(options.variants ?? {}) };
     this.maxGroups = Math.min(options.maxWorkgroupsPerDimension ?? MAX_GROUPS_DEFAULT, this.device.limits.maxComputeWorkgroupsPerDimension);
@@ -193,12 +199,60 @@ export class Runtime {
   }
 
   /**
+   * Record `pass` (e.g. a model forward at a fixed input tensor) once, without running it, for
+   * replay() to re-issue: see engine/capture.ts for what is kept and what a replay reads. The
+   * pass must be synchronous and must not read back; `label` names the capture in errors.
+   */
+  capture<T>(pass: () => T, label = 'capture'): Capture<T> {
+    if (this.collecting) throw new Error('capture: cannot record inside programsUsedBy()');
+    if (this.profiler) throw new Error('capture: cannot record inside rt.profile() (profile a replay of it instead)');
+    if (this.captures.recording) throw new Error(`capture '${label}': capture '${this.captures.recording.label}' is already being recorded`);
+    this.checkAlive();
+    const c = new Capture<T>(label, this.device, this, this.captures);
+    this.captures.recording = c as Capture<unknown>;
+    try {
+      const result = pass();
+      if (result instanceof Promise) {
+        result.catch(() => {});
+        throw new Error(`capture '${label}': the pass returned a promise; it must record its work synchronously`);
+      }
+      c.result = result;
+      this.checkAlive();
+      c.finish();
+      return c;
+    } catch (e) {
+      c.dispose();
+      throw e;
+    } finally {
+      if (this.captures.recording === (c as Capture<unknown>)) this.captures.recording = null;
+    }
+  }
+
+  /** @internal Capture.replay(): issue recorded commands into the current batch. */
+  replayCommands(commands: readonly CapturedCommand[]): void {
+    if (this.collecting) return;
+    if (this.captures.recording) throw new Error(`replay: capture '${this.captures.recording.label}' is being recorded (a replay cannot be recorded into another capture)`);
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[i];
+      if (c.kind === 'dispatch') this.issue(c.program, c.bindGroup, c.x, c.y, c.z, c.cost, c.scope);
+      else if (c.kind === 'copy') this.endPass().copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
+      else this.endPass().clearBuffer(c.buf, c.offset, c.bytes);
+    }
+  }
+
+  /**
    * Profiling mode: run `pass`, recording every dispatch it makes (see engine/profile.ts). With
    * 'timestamp-query' each dispatch gets its own timestamped compute pass; without it only the
    * wall time of the whole pass is measured, and the profile's `timing` and `note` say so.
    */
-  async profile<T>(pass: () => T | Promise<T>): Promise<Profile<T>> {
+  profile<T>(pass: () => T | Promise<T>): Promise<Profile<T>> {
+    // Checked before the first await, so that misuse throws where it happens.
     if (this.profiler) throw new Error('profile: a profile is already running');
+    if (this.captures.recording) throw new Error(`profile: capture '${this.captures.recording.label}' is being recorded`);
+    return this.runProfile(pass);
+  }
+
+  private async runProfile<T>(pass: () => T | Promise<T>): Promise<Profile<T>> {
     this.flush();
     const profiler = (this.profiler = new Profiler(this.device, this.gpu.timestamps, MAX_BATCHED_DISPATCHES));
     const t0 = performance.now();
@@ -274,13 +328,22 @@ export class Runtime {
       packInto(program, b, r as UniformSource, this.uniformScratch, plan.uniformOffsets[i] / 4);
     }
     if (this.collecting) return;
+    const recording = this.captures.recording;
+    if (recording) {
+      recording.commands.push({ kind: 'dispatch', program, bindGroup: this.capturedBindGroup(recording, program, plan), x, y, z, cost, scope: profileScope() });
+      return;
+    }
     const words = this.uniformScratch.u32;
     const cached = plan.cacheable
       ? this.bindGroups.lookup(program, plan.storage.length, buffers, offsets, sizes, plan.storageBindings, plan.uniforms, plan.uniformOffsets, words, plan.words)
       : null;
-    const bindGroup = cached ?? this.uncachedBindGroup(program, plan);
+    this.issue(program, cached ?? this.uncachedBindGroup(program, plan), x, y, z, cost);
+  }
+
+  /** Put one dispatch into the batch (profiled when a profile runs). */
+  private issue(program: Program, bindGroup: GPUBindGroup, x: number, y: number, z: number, cost: DispatchCost | undefined, scope?: string | null): void {
     this.stats.dispatches++;
-    const record = this.profiler?.record(program, [x, y, z], cost);
+    const record = this.profiler?.record(program, [x, y, z], cost, scope === undefined ? profileScope() : scope);
     const timestampWrites = record && this.profiler!.timestampWrites(record);
     const pass = timestampWrites ? this.endPass().beginComputePass({ label: `${program.label} (profiled)`, timestampWrites }) : this.computePass();
     pass.setPipeline(program.pipeline);
@@ -312,6 +375,19 @@ export class Runtime {
       this.bound.sizes.push(0);
     }
     return plan;
+  }
+
+  /** A capture's own bind group: its uniforms in the capture's buffer, its buffers kept for it. */
+  private capturedBindGroup(c: Capture<unknown>, program: Program, plan: DispatchPlan): GPUBindGroup {
+    const { buffers, offsets, sizes } = this.bound;
+    const entries: GPUBindGroupEntry[] = [];
+    for (let i = 0; i < plan.storage.length; i++) {
+      this.captures.bound(buffers[i]);
+      entries.push({ binding: plan.storage[i].binding, resource: { buffer: buffers[i], offset: offsets[i], size: sizes[i] } });
+    }
+    plan.uniforms.forEach((b, i) => entries.push({ binding: b.binding, resource: c.uniformSlot(new Uint8Array(this.uniformScratch.u32.buffer, plan.uniformOffsets[i], uniformBytes(b))) }));
+    this.stats.bindGroupsCreated++;
+    return this.device.createBindGroup({ label: `${program.label} bind group (${c.label})`, layout: program.layout, entries });
   }
 
   /** A one-off bind group whose uniforms live in this batch's arena (the cache had no free version). */
@@ -369,17 +445,29 @@ export class Runtime {
 
   /** Destroy a buffer the pool does not own (e.g. a weight arena), dropping its cached bind groups first. */
   destroyBuffer(buf: GPUBuffer): void {
+    this.captures.destroyed(buf);
     this.bindGroups.forget(buf);
     buf.destroy();
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    if (bytes > 0 && !this.collecting) this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    if (bytes <= 0 || this.collecting) return;
+    const recording = this.captures.recording;
+    if (recording) {
+      this.captures.bound(src);
+      this.captures.bound(dst);
+      recording.commands.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
+    } else this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   /** Zero a whole buffer (or a range) in command order. */
   clear(buf: GPUBuffer, offset = 0, bytes?: number): void {
-    if (!this.collecting) this.endPass().clearBuffer(buf, offset, bytes);
+    if (this.collecting) return;
+    const recording = this.captures.recording;
+    if (recording) {
+      this.captures.bound(buf);
+      recording.commands.push({ kind: 'clear', buf, offset, bytes });
+    } else this.endPass().clearBuffer(buf, offset, bytes);
   }
 
   /** Submit everything recorded so far. */
@@ -410,9 +498,16 @@ export class Runtime {
     this.checkAlive();
   }
 
+  /** Throws where a read back cannot happen now (inside rt.capture's recording), naming `what`. */
+  assertReadable(what: string): void {
+    const rec = this.captures.recording;
+    if (rec) throw new Error(`${what}: cannot read inside rt.capture() ('${rec.label}': nothing has run yet; read after replay())`);
+  }
+
   /** Copy `bytes` from `buf` at `offset` back to the CPU. */
   async readBuffer(buf: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     if (this.collecting) throw new Error('readBuffer: cannot read inside programsUsedBy (nothing is computed)');
+    if (this.captures.recording) throw new Error(`readBuffer: cannot read inside rt.capture() ('${this.captures.recording.label}': nothing has run yet; read after replay())`);
     const staging = this.pool.acquire(bytes, Usage.MAP_READ | Usage.COPY_DST, 'readback');
     this.copy(buf, offset, staging, 0, bytes);
     this.flush();

@@ -167,9 +167,14 @@ export class Tensor {
     else for (let i = 0; i < this.n; i++) q.writeBuffer(this.buffer, (this.base + i * this.batchStride) * 4, data.buffer, data.byteOffset + i * per * 4, per * 4);
   }
 
-  /** Read the tensor back in dense NCHW order. */
-  async read(): Promise<Float32Array> {
+  /** Read the tensor back in dense NCHW order (throws at once where no read is possible: inside rt.capture). */
+  read(): Promise<Float32Array> {
     this.assertLive();
+    this.rt.assertReadable(this.label);
+    return this.readDense();
+  }
+
+  private async readDense(): Promise<Float32Array> {
     if (this.isContiguous) return new Float32Array(await this.rt.readBuffer(this.buffer, this.base * 4, this.size * 4));
     const dense = Tensor.empty(this.rt, this.shape, `${this.label} (dense copy)`);
     try {

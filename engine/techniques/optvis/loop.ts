@@ -11,6 +11,9 @@
 //   optimizer.step(params, gP)                   ascent / normalized / Adam, up or down
 //   regularize(params, gP)                       pixels only: decay, blur every k, clipping, range
 //
+// The model's part of a step (forward, the objective's value and its backward to the input) is
+// recorded once (rt.capture) and replayed at every step, so a step costs the CPU the transforms,
+// the update and one replay; `capture: false` records it anew at every step (same result).
 // Nothing is read back except the objective every `objectiveEvery` steps (a (N, 1, 1, 1) read,
 // which also waits for the GPU, so the queue never runs far ahead) and the image on the steps
 // asked for; every tensor is allocated before the first step (the pool stays flat). `settings` is
@@ -18,6 +21,7 @@
 // comes from `seed`, so equal seeds give bit-identical images on the same adapter.
 
 import { uniformStream } from '../attribution';
+import type { Capture } from '../../capture';
 import type { Model } from '../../models/graph';
 import { axpy } from '../../ops/elementwise';
 import { regularize, regularizeScratch, type RegularizeOptions } from '../../ops/regularize';
@@ -96,6 +100,11 @@ export interface LoopOptions {
   imageEvery?: number;
   /** Called after each update with the parameters (GPU work only: e.g. a PGD projection). */
   afterStep?: (params: Tensor, iteration: number) => void;
+  /**
+   * Record the model's part of a step once and replay it (default true); false records it anew
+   * at every step. Both give bit-identical images.
+   */
+  capture?: boolean;
 }
 
 export interface LoopResult {
@@ -182,6 +191,23 @@ export async function optimize(o: LoopOptions): Promise<LoopResult> {
   let last: { at: number; values: Float32Array } | null = null;
   let it = 0;
   let aborted = false;
+  // The model's part of a step, by whether it seeds pre-ReLU (redirect), and the input it reads.
+  const modelStep = (x: Tensor, redirect: boolean) => {
+    model.forward(x, { until: bound.until, preRelu: bound.preReluLayers(redirect) });
+    bound.value(value, redirect);
+    bound.backward(gIn, redirect);
+  };
+  const recorded = new Map<boolean, { x: Tensor; capture: Capture<void> }>();
+  const runModelStep = (x: Tensor, redirect: boolean) => {
+    if (o.capture === false) return modelStep(x, redirect);
+    let r = recorded.get(redirect);
+    if (r && (r.x !== x || r.capture.staleReason)) {
+      r.capture.dispose();
+      r = undefined;
+    }
+    if (!r) recorded.set(redirect, (r = { x, capture: rt.capture(() => modelStep(x, redirect), `optvis step${redirect ? ' (pre-ReLU seeds)' : ''}`) }));
+    r.capture.replay();
+  };
   try {
     for (; it < o.steps; it++) {
       if (o.signal?.aborted) {
@@ -193,10 +219,8 @@ export async function optimize(o: LoopOptions): Promise<LoopResult> {
       const redirect = it < s.redirectSteps;
       const image = param.render();
       const x = tr ? tr.apply(image, rand) : image;
-      model.forward(x, { until: bound.until, preRelu: bound.preReluLayers(redirect) });
+      runModelStep(x, redirect);
       const read = it === 0 || it === o.steps - 1 || (every > 0 && (it + 1) % every === 0);
-      if (read) bound.value(value, redirect);
-      bound.backward(gIn, redirect);
       const gImg = tr ? tr.backward(gIn) : gIn;
       if (s.l2 > 0) axpy((up ? -2 : 2) * s.l2, image, 1, gImg, gImg);
       if (s.tvWeight > 0) tvBackward(image, { beta: s.tvBeta, eps: 1e-8, weight: (up ? -1 : 1) * s.tvWeight, accumulate: true }, gImg);
@@ -233,6 +257,7 @@ export async function optimize(o: LoopOptions): Promise<LoopResult> {
       ms: Math.round((performance.now() - t0) * 10) / 10,
     };
   } finally {
+    for (const r of recorded.values()) r.capture.dispose();
     for (const t of [gIn, value]) t.dispose();
     scratch?.dispose();
     optimizer.dispose();
