@@ -17,7 +17,7 @@
 // needs subgroups of at least 4 lanes (engine/kernels/conv2d.ts checks subgroupMinSize) and every
 // lane active at each broadcast, so no invocation returns early: those past the output compute on
 // clamped indices and skip the store, and rows outside the input are masked, not skipped (the
-// caller uses WG = 16, which leaves fewer such invocations in the last workgroup than 32).
+// caller picks WG = 16, 8 or 4, whichever leaves fewest such invocations: directSgWorkgroup).
 //
 // Entry points (all: 16 output channels x 8 output columns per invocation in eight mat4x4f
 // accumulators, as conv2d.wgsl's conv2d_direct; N folded into gid.z and group * c_blocks +
