@@ -2,7 +2,8 @@
 // one quick conv layer (both variants), one ReLU and TinyVGG, forward and backward, and two
 // technique rows on TinyVGG (saliency, one class-vis loop), our engine beside TF.js's WebGPU
 // backend in the same page. Checks the JSON it writes: adapter, browser, every row with positive
-// ms for both engines and a sane ratio. Then the command itself (npm run bench:browser) with ORT's
+// ms for both engines and a sane ratio, and the network forward row's replayed capture (timed,
+// bit-identical logits to the ordinary forward, no bind group created). Then the command itself (npm run bench:browser) with ORT's
 // WebGPU EP refused an adapter (--ort-no-adapter) and a full-count SmoothGrad row: the ORT rows
 // say unavailable with ORT's reason, the rest completes, exit code 0. Plus the Node-side case
 // lists and the option errors.
@@ -120,6 +121,22 @@ describe('npm run bench:browser (smoke, SwiftShader)', () => {
     expect(fwd.ortMaxAbsDiff!).toBeLessThanOrEqual(ORT_LOGITS_TOL.atol + ORT_LOGITS_TOL.rtol * fwd.ortMaxAbsLogit!);
     expect(fwdBwd.ort).toBeNull();
     expect(lines.join('\n')).toMatch(/onnxruntime-web webgpu \(wall\): [\d.]+ ms .*ort\/ours \(both wall\) [\d.]+x; logits max/);
+    // Our forward as a replayed capture, timed like the ordinary one, its logits bit-identical to it.
+    const rep = fwd.oursReplayed!;
+    expect(rep, 'oursReplayed').toBeDefined();
+    expect(rep.error).toBeUndefined();
+    expect(rep.ms).toBeGreaterThan(0);
+    expect(rep.wallMs).toBeGreaterThan(0);
+    expect(rep.samples).toHaveLength(2);
+    expect(rep.gflops! * rep.ms! * 1e6).toBeCloseTo(fwd.flops, -1);
+    expect(fwd.replayMaxAbsDiff).toBe(0);
+    expect(fwd.replayDispatches).toBeGreaterThan(0);
+    expect(fwd.replayBindGroups).toBe(0);
+    expect(fwd.ratioReplayed).toBeCloseTo(fwd.ours.ms! / rep.ms!, 6);
+    expect(fwd.ratioTfjsReplayed).toBeCloseTo(fwd.tfjs!.ms! / rep.ms!, 6);
+    expect(fwd.ratioOrtReplayed).toBeCloseTo(fwd.ort!.ms! / rep.wallMs!, 6);
+    expect(fwdBwd.oursReplayed).toBeUndefined();
+    expect(lines.join('\n')).toMatch(/ours replayed \(rt\.capture\): [\d.]+ ms .*ort\/replayed \(both wall\) [\d.]+x; \d+ dispatches, 0 bind groups created; logits max \|replayed - ordinary\| 0 \(bit-identical\)/);
     expect(lines.join('\n')).toMatch(/onnxruntime-web 1\.\d+\.\d+ \(webgpu EP/);
     for (const r of json.rows.filter((k) => k.kind !== 'technique')) {
       const what = `${r.id} ${r.direction}`;
@@ -189,6 +206,11 @@ describe('npm run bench:browser (smoke, SwiftShader)', () => {
     expect(nets[0].ort!.error).toMatch(reason);
     expect(nets[0].ratioOrt).toBeNull();
     expect(nets[1].ort).toBeNull();
+    // The replayed forward does not depend on ORT.
+    expect(nets[0].oursReplayed!.ms).toBeGreaterThan(0);
+    expect(nets[0].replayMaxAbsDiff).toBe(0);
+    expect(nets[0].ratioOrtReplayed).toBeNull();
+    expect(nets[0].ratioTfjsReplayed).toBeNull();
     // The rest of the run: our network rows and the technique row were measured.
     for (const r of json.rows) {
       expect(r.ours.error, r.id).toBeUndefined();

@@ -14,10 +14,16 @@
 // idle, so other processes sharing the cores do not inflate it), the same in
 // us per dispatch, the recording's own wall time (minimum), how many bind groups that recording created
 // (Runtime.stats), and the wall time per forward and per forward + backward to queue completion.
+// Beside them, measured the same way in the same run, the same two passes recorded once with
+// rt.capture (engine/capture.ts) and replayed: the CPU time of recording a replay (capture.replay()
+// up to the submit), per dispatch, the bind groups a replay creates (0), the wall time per
+// replayed pass to queue completion, and the one-off CPU time of the capture itself.
 // Then the iterations per second of a class-visualization loop (optvis/loop.ts, pixels, Adam,
-// jitter) at a small size. R repeats after one warm-up: recording CPU time as the minimum and
-// the median, wall times as medians. Results go to stdout, and with
-// --json one JSON line at the end.
+// jitter) at a small size, with its model step replayed (capture: true, the loop's default) and
+// recorded anew at every step (capture: false), alternating true, false, false, true. R repeats
+// after one warm-up: recording CPU time as the minimum and the median, wall times as medians.
+// Results go to stdout, and with --json one JSON line at the end (rows: forward, forwardBackward,
+// replayForward, replayForwardBackward, classVis (capture: true) and classVisNoCapture).
 
 import { join } from 'node:path';
 import { loadModel, type Model } from '../../engine/index';
@@ -102,12 +108,22 @@ interface Measured {
   wallMs: number;
 }
 
+/** A replayed capture: as Measured, per replay, plus the one-off recording of the capture. */
+interface Replayed extends Measured {
+  /** CPU ms of rt.capture() itself (recording the pass once, bind groups and uniforms included). */
+  captureCpuMs: number;
+  /** Bind groups rt.capture() created (one per dispatch), against `bindGroups` per replay (0). */
+  captureBindGroups: number;
+}
+
 interface Row {
   model: string;
   fuseConvs: boolean;
   size: number;
   forward: Measured;
   forwardBackward: Measured;
+  replayForward: Replayed;
+  replayForwardBackward: Replayed;
 }
 
 /** Recording CPU per dispatch (minimum run). */
@@ -124,7 +140,7 @@ async function benchModel(rt: Runtime, model: Model, fuseConvs: boolean, size: n
     model.forward(x);
     model.backward({ kind: 'gradient', layer: model.spec.logits, gradient: seed }, { out: gIn });
   };
-  const summarize = async (f: () => void) => {
+  const summarize = async (f: () => void): Promise<Measured> => {
     await timed(rt, f); // warm-up: pipelines, plans, caches
     const runs = [];
     for (let i = 0; i < reps; i++) runs.push(await timed(rt, f));
@@ -137,8 +153,28 @@ async function benchModel(rt: Runtime, model: Model, fuseConvs: boolean, size: n
       wallMs: median(runs.map((r) => r.wallMs)),
     };
   };
+  // The same pass recorded once and replayed: summarize times replay() exactly as it times a recording.
+  const replayed = async (pass: () => void, label: string): Promise<Replayed> => {
+    await rt.sync();
+    const b0 = rt.stats.bindGroupsCreated;
+    const c0 = cpuMs();
+    const cap = rt.capture(pass, label);
+    const captureCpuMs = cpuMs() - c0;
+    const captureBindGroups = rt.stats.bindGroupsCreated - b0;
+    try {
+      const m = await summarize(() => cap.replay());
+      if (m.dispatches !== cap.dispatches) throw new Error(`${label}: a replay issued ${m.dispatches} dispatches, the capture holds ${cap.dispatches}`);
+      return { ...m, captureCpuMs, captureBindGroups };
+    } finally {
+      cap.dispose();
+    }
+  };
   try {
-    return { model: model.spec.name, fuseConvs, size, forward: await summarize(fwd), forwardBackward: await summarize(fb) };
+    const forward = await summarize(fwd);
+    const forwardBackward = await summarize(fb);
+    const replayForward = await replayed(fwd, 'bench forward');
+    const replayForwardBackward = await replayed(fb, 'bench forward + backward');
+    return { model: model.spec.name, fuseConvs, size, forward, forwardBackward, replayForward, replayForwardBackward };
   } finally {
     x.dispose();
     gIn.dispose();
@@ -146,21 +182,36 @@ async function benchModel(rt: Runtime, model: Model, fuseConvs: boolean, size: n
   }
 }
 
-async function classVis(model: Model, size: number, steps: number): Promise<{ itPerSec: number; ms: number; bindGroupsPerStep: number }> {
+interface ClassVis { itPerSec: number; ms: number; bindGroupsPerStep: number; capture: boolean }
+
+/** One loop of `steps` after a 3-step warm-up; `capture` is the loop's option (true: its model step is recorded once and replayed). */
+async function classVis(model: Model, size: number, steps: number, capture: boolean): Promise<ClassVis> {
   const param = pixelParam(model, { height: size, width: size, init: 'noise', std: 0.1, seed: 1 });
   const rt = model.rt;
   try {
     const run = (n: number) => optimize({
       model, param, objective: maximize(classLogit(model, 1)), optimizer: 'adam', steps: n, seed: 1, objectiveEvery: 0,
-      transforms: [{ kind: 'roll', max: 2 }], settings: loopSettings({ lr: 0.05 }),
+      transforms: [{ kind: 'roll', max: 2 }], settings: loopSettings({ lr: 0.05 }), capture,
     });
     await run(3);
     const b0 = rt.stats.bindGroupsCreated;
     const r = await run(steps);
-    return { itPerSec: (steps * 1000) / r.ms, ms: r.ms, bindGroupsPerStep: (rt.stats.bindGroupsCreated - b0) / steps };
+    return { itPerSec: (steps * 1000) / r.ms, ms: r.ms, bindGroupsPerStep: (rt.stats.bindGroupsCreated - b0) / steps, capture };
   } finally {
     param.dispose();
   }
+}
+
+/** The loop with capture true and false, alternating (true, false, false, true) so that warming up favours neither; it/s from the summed time of each. */
+async function classVisBoth(model: Model, size: number, steps: number): Promise<{ on: ClassVis; off: ClassVis }> {
+  const runs: ClassVis[] = [];
+  for (const capture of [true, false, false, true]) runs.push(await classVis(model, size, steps, capture));
+  const merge = (capture: boolean): ClassVis => {
+    const rs = runs.filter((r) => r.capture === capture);
+    const ms = rs.reduce((a, r) => a + r.ms, 0);
+    return { itPerSec: (rs.length * steps * 1000) / ms, ms: ms / rs.length, bindGroupsPerStep: Math.max(...rs.map((r) => r.bindGroupsPerStep)), capture };
+  };
+  return { on: merge(true), off: merge(false) };
 }
 
 /** The cost of one dispatch alone: ReLU over 64 floats, `count` times (flushed every 256), CPU and wall microseconds each. */
@@ -206,12 +257,16 @@ async function main(): Promise<void> {
         const launches = model.nodes.filter((n) => n.fused).length;
         console.log(`${name} ${size}x${size}, fusion ${fuseConvs ? `on (${launches} multi-conv launches)` : 'off'}: forward ${f.dispatches} dispatches, record ${f.cpuMs.toFixed(2)} ms CPU (median ${f.cpuMedianMs.toFixed(2)}; ${perUs(f)}; wall ${f.recordWallMs.toFixed(2)}; ${f.bindGroups} bind groups created), ${f.wallMs.toFixed(1)} ms wall`);
         console.log(`${' '.repeat(name.length)} forward+backward ${fb.dispatches} dispatches, record ${fb.cpuMs.toFixed(2)} ms CPU (median ${fb.cpuMedianMs.toFixed(2)}; ${perUs(fb)}; wall ${fb.recordWallMs.toFixed(2)}; ${fb.bindGroups} bind groups created), ${fb.wallMs.toFixed(1)} ms wall`);
+        for (const [what, r] of [['forward', row.replayForward], ['forward+backward', row.replayForwardBackward]] as const) {
+          console.log(`${' '.repeat(name.length)} replayed ${what} ${r.dispatches} dispatches, replay ${r.cpuMs.toFixed(2)} ms CPU (median ${r.cpuMedianMs.toFixed(2)}; ${perUs(r)}; wall ${r.recordWallMs.toFixed(2)}; ${r.bindGroups} bind groups created), ${r.wallMs.toFixed(1)} ms wall; capture once ${r.captureCpuMs.toFixed(2)} ms CPU, ${r.captureBindGroups} bind groups`);
+        }
         // Class visualization at 64 x 64 where the classifier takes it (GoogLeNet's needs 223 or more: skipped).
         const visSize = 64;
         if (model.minInputSize() <= visSize + 2) {
-          const vis = await classVis(model, visSize, args.steps);
-          console.log(`${' '.repeat(name.length)} class-vis ${visSize}x${visSize} (Adam, roll): ${vis.itPerSec.toFixed(2)} it/s, ${vis.bindGroupsPerStep.toFixed(1)} bind groups created per step`);
-          out.push({ ...row, classVis: { size: visSize, steps: args.steps, ...vis } });
+          const vis = await classVisBoth(model, visSize, args.steps);
+          const say = (v: ClassVis) => `${v.itPerSec.toFixed(2)} it/s, ${v.bindGroupsPerStep.toFixed(1)} bind groups created per step`;
+          console.log(`${' '.repeat(name.length)} class-vis ${visSize}x${visSize} (Adam, roll; 2 loops each of ${args.steps} steps, alternating): capture true ${say(vis.on)}; capture false ${say(vis.off)}`);
+          out.push({ ...row, classVis: { size: visSize, steps: args.steps, ...vis.on }, classVisNoCapture: { size: visSize, steps: args.steps, ...vis.off } });
         } else out.push(row);
       } finally {
         model.dispose();

@@ -5,6 +5,9 @@
 // Clocks: wall time around onSubmittedWorkDone (scripts/bench/timing.ts) always; where the
 // adapter has 'timestamp-query', also GPU time from the engine profiler (rt.profile) and from
 // tf.time's kernelMs, and that is the reported ms. Technique rows (techniques.ts) are wall time.
+// Network forward rows also time our forward as a replayed capture (rt.capture, recorded once
+// outside the timed region, then replay() timed like the ordinary forward), checked against the
+// ordinary forward's logits.
 
 // Static imports, so Vite pre-bundles TF.js with the page (tfjs.ts imports these same modules dynamically).
 import '@tensorflow/tfjs-core';
@@ -18,12 +21,13 @@ import type { BenchLayer, Direction } from '../layers';
 import { familyOf, ourLayer, variantsFor } from '../ours';
 import { buildTfNetwork } from '../tf_network';
 import { tfLayer, type Tf } from '../tfjs';
-import { networkBatch, ourNetworkRunner, PASSES, tfNetworkRunner } from '../network_runners';
+import { networkBatch, ourNetworkRunner, ourReplayedForward, PASSES, tfNetworkRunner, type NetworkBatch } from '../network_runners';
 import { measure, median, type TimingOptions } from '../timing';
 import { opBytes, opDirections, opFlops, opShapeText, ourOp, tfOp, type Runner } from './ops';
 import { closeOrt, openOrt, ortForward, ortInfo } from './ort';
 import { techniqueRows } from './techniques';
 import type { BrowserRow, EngineTiming, LayerCase, NetworkCase, OpCase, PageConfig, PageResult } from './types';
+import type { Model } from '../../../engine/index';
 
 declare global {
   interface Window {
@@ -148,6 +152,35 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/**
+ * The replayed-forward fields of a forward row: an ordinary forward's logits, then the same
+ * forward recorded with rt.capture and replayed once, max |replayed - ordinary| over the logits
+ * (0: bit-identical), then replay() timed exactly as the ordinary forward (`o`, our clock).
+ */
+async function replayedForward(
+  rt: Runtime, model: Model, batch: NetworkBatch, o: TimingOptions, f: number, bytes: number,
+): Promise<Pick<BrowserRow, 'oursReplayed' | 'replayMaxAbsDiff' | 'replayDispatches' | 'replayBindGroups'>> {
+  let r: ReturnType<typeof ourReplayedForward> | null = null;
+  let diff = 0;
+  try {
+    model.forward(batch.input, { keep: false });
+    const plain = await model.readActivation(model.spec.logits);
+    r = ourReplayedForward(model, batch);
+    r.run();
+    const got = await r.logits.read();
+    if (got.length !== plain.length) throw new Error(`replayed logits have ${got.length} values, the ordinary forward's ${plain.length}`);
+    for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - plain[i]));
+  } catch (e) {
+    r?.dispose();
+    return { oursReplayed: failed(`replay check failed: ${(e as Error).message.split('\n')[0]}`), replayMaxAbsDiff: null };
+  }
+  const runner = r;
+  const b0 = rt.stats.bindGroupsCreated;
+  // timeEngine disposes the runner (the capture) when it is done.
+  const oursReplayed = await timeEngine(() => runner, o, ourClock(rt), f, bytes);
+  return { oursReplayed, replayMaxAbsDiff: diff, replayDispatches: runner.dispatches, replayBindGroups: rt.stats.bindGroupsCreated - b0 };
+}
+
 async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows: BrowserRow[], ortOptions: { noAdapter: boolean } | null): Promise<void> {
   // Whole networks are slow on CPU adapters: one repeat there unless --repeats says otherwise.
   const o: TimingOptions = { ...ctx.timing, repeats: ctx.rt.kind === 'cpu' && !repeatsGiven ? 1 : ctx.timing.repeats };
@@ -169,11 +202,16 @@ async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows
             const f = net.flopsPerImage * n * (pass === 'forward' ? 1 : 2);
             const bytes = 4 * count(shape);
             const ours = await timeEngine(() => ourNetworkRunner(model, batch, pass), o, ourClock(ctx.rt), f, bytes);
+            const replay = pass === 'forward' ? await replayedForward(ctx.rt, model, batch, o, f, bytes) : {};
             const tfjs = tf && tfNet ? await timeEngine(() => tfNetworkRunner(tf, tfNet, batch, pass), o, tfClock(tf), f, bytes) : null;
             const ort = ortSide && pass === 'forward' ? await ortForward(ortSide, model, batch.input, (make) => timeEngine(make, o, null, f, bytes)) : { ort: null };
             await emit(rows, {
               kind: 'network', id: `net/${net.dir}`, family: 'network', direction: pass, variant: 'default',
               shape: `(${shape.join(', ')})`, batch: n, flops: f, bytes, ours, tfjs, ratio: ratio(tfjs, ours.ms), ...ort, ratioOrt: ratio(ort.ort ?? null, ours.wallMs),
+              ...(replay.oursReplayed ? {
+                ...replay, ratioReplayed: ratio(ours, replay.oursReplayed.ms), ratioTfjsReplayed: ratio(tfjs, replay.oursReplayed.ms),
+                ratioOrtReplayed: ratio(ort.ort ?? null, replay.oursReplayed.wallMs),
+              } : {}),
             });
           }
         } finally {

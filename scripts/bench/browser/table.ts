@@ -29,7 +29,18 @@ export function line(r: BrowserRow): string {
   const errors = [['ours', r.ours] as const, ['tfjs', r.tfjs] as const, ...Object.entries(r.variants ?? {})]
     .filter(([, t]) => t?.error)
     .map(([k, t]) => `\n    ${k}: ${t!.error}`);
-  return out + variants + [...new Set(errors)].join('') + ortLine(r);
+  return out + variants + [...new Set(errors)].join('') + replayLine(r) + ortLine(r);
+}
+
+/** Network forward rows: our forward as a replayed capture (rt.capture) on a line of its own. */
+function replayLine(r: BrowserRow): string {
+  const t = r.oursReplayed;
+  if (!t) return '';
+  if (t.ms === null) return `\n    ours replayed: ${t.error ?? 'error'}`;
+  const diff = r.replayMaxAbsDiff === 0 ? '0 (bit-identical)' : r.replayMaxAbsDiff == null ? '-' : r.replayMaxAbsDiff.toExponential(1);
+  const ort = r.ort?.ms ? `; ort/replayed (both wall) ${fmt(r.ratioOrtReplayed)}x` : '';
+  return `\n    ours replayed (rt.capture): ${cell(t)}; wall ${fmt(t.wallMs, 1)} ms; ours/replayed ${fmt(r.ratioReplayed)}x; tf/replayed ${fmt(r.ratioTfjsReplayed)}x${ort}; ` +
+    `${r.replayDispatches} dispatches, ${r.replayBindGroups} bind groups created; logits max |replayed - ordinary| ${diff}`;
 }
 
 /** Network forward rows: ONNX Runtime Web's WebGPU EP on a line of its own (ort.ts). */

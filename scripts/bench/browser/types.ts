@@ -117,6 +117,23 @@ export interface BrowserRow {
   ortMaxAbsLogit?: number | null;
   /** ORT's session warnings (e.g. nodes it placed on its CPU EP) and errors. */
   ortNote?: string;
+  /**
+   * Network forward rows: our same forward recorded once with rt.capture (outside the timed
+   * region) and timed as capture.replay() + queue completion, exactly like `ours` (same clock,
+   * warm-up, repeats); error 'replay check failed: ...' where it could not run.
+   */
+  oursReplayed?: EngineTiming;
+  /** max |replayed logits - ordinary forward's logits| for the same input (0: bit-identical); null where the check failed. */
+  replayMaxAbsDiff?: number | null;
+  /** Dispatches per replay, and bind groups created over all the timed replays (0). */
+  replayDispatches?: number;
+  replayBindGroups?: number;
+  /** Our ordinary forward ms / our replayed ms (> 1: the replay is faster). */
+  ratioReplayed?: number | null;
+  /** TF.js ms / our replayed ms. */
+  ratioTfjsReplayed?: number | null;
+  /** ORT wall ms / our replayed wall ms (both prepared graphs; > 1: ours is faster). */
+  ratioOrtReplayed?: number | null;
 }
 
 export interface PageResult {
