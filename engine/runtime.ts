@@ -49,6 +49,8 @@ export interface RuntimeStats {
   bindGroupsReused: number;
   /** Cached bind groups whose uniform slot was rewritten in place (its uniforms changed). */
   uniformRewrites: number;
+  /** Dispatches issued by Capture.replay() (their bind groups are the capture's own, created at its recording). */
+  replayed: number;
 }
 
 /** What dispatch needs per program, worked out once (Runtime.dispatchPlan). */
@@ -87,7 +89,7 @@ export class Runtime implements ReplayTarget {
   private error: string | null = null;
   private profiler: Profiler | null = null;
   /** Counters for benchmarks and tests: dispatches recorded, bind groups created and reused. */
-  readonly stats: RuntimeStats = { dispatches: 0, bindGroupsCreated: 0, bindGroupsReused: 0, uniformRewrites: 0 };
+  readonly stats: RuntimeStats = { dispatches: 0, bindGroupsCreated: 0, bindGroupsReused: 0, uniformRewrites: 0, replayed: 0 };
   /** Bind groups reused across dispatches, keyed by pipeline and storage bindings (bind_groups.ts). */
   readonly bindGroups: BindGroupCache;
   /** Scratch the uniform structs of one dispatch are packed into (4 slots of 256 bytes). */
@@ -234,7 +236,10 @@ export class Runtime implements ReplayTarget {
     if (this.captures.recording) throw new Error(`replay: capture '${this.captures.recording.label}' is being recorded (a replay cannot be recorded into another capture)`);
     for (let i = 0; i < commands.length; i++) {
       const c = commands[i];
-      if (c.kind === 'dispatch') this.issue(c.program, c.bindGroup, c.x, c.y, c.z, c.cost, c.scope);
+      if (c.kind === 'dispatch') {
+        this.stats.replayed++;
+        this.issue(c.program, c.bindGroup, c.x, c.y, c.z, c.cost, c.scope);
+      }
       else if (c.kind === 'copy') this.endPass().copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
       else this.endPass().clearBuffer(c.buf, c.offset, c.bytes);
     }
