@@ -239,8 +239,7 @@ export class Runtime implements ReplayTarget {
       if (c.kind === 'dispatch') {
         this.stats.replayed++;
         this.issue(c.program, c.bindGroup, c.x, c.y, c.z, c.cost, c.scope);
-      }
-      else if (c.kind === 'copy') this.endPass().copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
+      } else if (c.kind === 'copy') this.endPass().copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
       else this.endPass().clearBuffer(c.buf, c.offset, c.bytes);
     }
   }
@@ -384,24 +383,22 @@ export class Runtime implements ReplayTarget {
 
   /** A capture's own bind group: its uniforms in the capture's buffer, its buffers kept for it. */
   private capturedBindGroup(c: Capture<unknown>, program: Program, plan: DispatchPlan): GPUBindGroup {
-    const { buffers, offsets, sizes } = this.bound;
-    const entries: GPUBindGroupEntry[] = [];
-    for (let i = 0; i < plan.storage.length; i++) {
-      this.captures.bound(buffers[i]);
-      entries.push({ binding: plan.storage[i].binding, resource: { buffer: buffers[i], offset: offsets[i], size: sizes[i] } });
-    }
-    plan.uniforms.forEach((b, i) => entries.push({ binding: b.binding, resource: c.uniformSlot(new Uint8Array(this.uniformScratch.u32.buffer, plan.uniformOffsets[i], uniformBytes(b))) }));
-    this.stats.bindGroupsCreated++;
-    return this.device.createBindGroup({ label: `${program.label} bind group (${c.label})`, layout: program.layout, entries });
+    for (let i = 0; i < plan.storage.length; i++) this.captures.bound(this.bound.buffers[i]);
+    return this.oneOffBindGroup(program, plan, (bytes) => c.uniformSlot(bytes), `${program.label} bind group (${c.label})`);
   }
 
   /** A one-off bind group whose uniforms live in this batch's arena (the cache had no free version). */
   private uncachedBindGroup(program: Program, plan: DispatchPlan): GPUBindGroup {
+    return this.oneOffBindGroup(program, plan, (bytes) => this.uniformSlot(bytes), `${program.label} bind group`);
+  }
+
+  /** A new bind group over this.bound's storage ranges, each packed uniform struct placed by `slot`. */
+  private oneOffBindGroup(program: Program, plan: DispatchPlan, slot: (bytes: Uint8Array) => GPUBufferBinding, label: string): GPUBindGroup {
     const { buffers, offsets, sizes } = this.bound;
     const entries: GPUBindGroupEntry[] = plan.storage.map((b, i) => ({ binding: b.binding, resource: { buffer: buffers[i], offset: offsets[i], size: sizes[i] } }));
-    plan.uniforms.forEach((b, i) => entries.push({ binding: b.binding, resource: this.uniformSlot(new Uint8Array(this.uniformScratch.u32.buffer, plan.uniformOffsets[i], uniformBytes(b))) }));
+    plan.uniforms.forEach((b, i) => entries.push({ binding: b.binding, resource: slot(new Uint8Array(this.uniformScratch.u32.buffer, plan.uniformOffsets[i], uniformBytes(b))) }));
     this.stats.bindGroupsCreated++;
-    return this.device.createBindGroup({ label: `${program.label} bind group`, layout: program.layout, entries });
+    return this.device.createBindGroup({ label, layout: program.layout, entries });
   }
 
   /** Resolve storage resource `r` into slot `i` of this.bound, checked against the device's binding limits. */
@@ -512,7 +509,7 @@ export class Runtime implements ReplayTarget {
   /** Copy `bytes` from `buf` at `offset` back to the CPU. */
   async readBuffer(buf: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     if (this.collecting) throw new Error('readBuffer: cannot read inside programsUsedBy (nothing is computed)');
-    if (this.captures.recording) throw new Error(`readBuffer: cannot read inside rt.capture() ('${this.captures.recording.label}': nothing has run yet; read after replay())`);
+    this.assertReadable('readBuffer');
     const staging = this.pool.acquire(bytes, Usage.MAP_READ | Usage.COPY_DST, 'readback');
     this.copy(buf, offset, staging, 0, bytes);
     this.flush();
