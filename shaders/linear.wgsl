@@ -8,7 +8,8 @@
 // at element w_base (a view into the weight arena); b (1, Out, 1, 1) at b_base, read only when
 // params.has_bias != 0 (otherwise any buffer is bound). y (N, Out, 1, 1) at y_base + n * y_stride + o.
 //
-// Bindings: 0 params (uniform), 1 x (read), 2 w (read), 3 b (read), 4 y (read_write).
+// Bindings: 0 params (uniform), 1 x (read), 2 w (read), 3 b (read), 4 y (read_write);
+//           forward_vec4: 5 x4, 6 w4 instead of 1, 2.
 //
 // Dispatch: (ceil(Out / 4), ceil(N / TN)). One invocation computes a 4-output x TN-sample tile:
 // per step of 4 along In it loads one vec4 of each of the 4 weight rows (a mat4x4 whose columns
@@ -16,7 +17,15 @@
 // products at once, into one vec4 accumulator per sample. TN (1..4) is an override so batch 1
 // is a plain GEMV and larger batches reuse every weight load TN times. Rows and samples past the
 // edge are clamped for loading and skipped for storing; the In % 4 tail runs scalar.
-// Any alignment of In and the bases: each vec4 is assembled from scalar loads.
+// `forward` takes any alignment of In and the bases: each vec4 is assembled from scalar loads.
+// `forward_vec4` reads 5 x4 and 6 w4 (the same buffers seen as vec4s) and needs In, w_base,
+// x_base and x_stride to be multiples of 4 (the host checks) and takes one sample per invocation
+// (TN unused; the host runs it at batch 1): per step it loads one vec4 of each of the 4 weight
+// rows and of the sample and accumulates the products into one vec4 per row, two steps per loop
+// iteration, summed to the output at the end. On SwiftShader every storage load costs about the
+// same whatever its width, so whole-vec4 loads read the weights (the whole cost of a batch-1
+// GEMV) with a quarter of the load instructions; at larger batches `forward`, whose each weight
+// load feeds TN samples, stays faster.
 
 struct Params {
   n: u32,
@@ -38,6 +47,8 @@ override TN: u32 = 1;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(6) var<storage, read> w4: array<vec4f>;
 
 // Logical id (workgroup, or invocation with `size` = the workgroup size) in a dispatch that
 // foldGrid (engine/kernels/kernel.ts) may have folded: the dispatch's linear workgroup index
@@ -112,4 +123,33 @@ fn forward(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: v
   if (TN > 1u) { finish(n0 + 1u, o0, a1); }
   if (TN > 2u) { finish(n0 + 2u, o0, a2); }
   if (TN > 3u) { finish(n0 + 3u, o0, a3); }
+}
+
+/** One vec4 step at vec4 index k of the 4 weight rows r and the sample at vec4 index s. */
+fn step4(a: ptr<function, mat4x4f>, r: vec4u, s: u32, k: u32) {
+  let xv = x4[s + k];
+  *a += mat4x4f(w4[r.x + k] * xv, w4[r.y + k] * xv, w4[r.z + k] * xv, w4[r.w + k] * xv);
+}
+
+@compute @workgroup_size(64)
+fn forward_vec4(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u) {
+  let gid = logical_id(wid_in, nwg, lid_in, vec3u(64u, 1u, 1u));
+  if (gid.z >= params.grid_z) { return; }
+  let o0 = gid.x * 4u;
+  if (o0 >= params.out_features) { return; }
+  let n = gid.y;
+  let K4 = params.in_features / 4u;
+  let rows = min(vec4u(o0) + vec4u(0u, 1u, 2u, 3u), vec4u(params.out_features - 1u));
+  let r = (vec4u(params.w_base) + rows * params.in_features) / 4u;
+  let s = (params.x_base + min(n, params.n - 1u) * params.x_stride) / 4u;
+  var a = mat4x4f();
+  let K8 = K4 & ~1u;
+  for (var k = 0u; k < K8; k += 2u) {
+    step4(&a, r, s, k);
+    step4(&a, r, s, k + 1u);
+  }
+  if (K8 < K4) { step4(&a, r, s, K8); }
+  let one = vec4f(1.0);
+  finish(n, o0, vec4f(dot(a[0], one), dot(a[1], one), dot(a[2], one), dot(a[3], one)));
 }

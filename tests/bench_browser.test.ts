@@ -2,8 +2,9 @@
 // one quick conv layer (both variants), one ReLU and TinyVGG, forward and backward, and two
 // technique rows on TinyVGG (saliency, one class-vis loop), our engine beside TF.js's WebGPU
 // backend in the same page. Checks the JSON it writes: adapter, browser, every row with positive
-// ms for both engines and a sane ratio, and the network forward row's replayed capture (timed,
-// bit-identical logits to the ordinary forward, no bind group created). Then the command itself (npm run bench:browser) with ORT's
+// ms for both engines and a sane ratio, and the network rows' replayed captures (timed, logits
+// and input gradient bit-identical to the ordinary pass's, no bind group created). Then the
+// command itself (npm run bench:browser) with ORT's
 // WebGPU EP refused an adapter (--ort-no-adapter) and a full-count SmoothGrad row: the ORT rows
 // say unavailable with ORT's reason, the rest completes, exit code 0. Plus the Node-side case
 // lists and the option errors.
@@ -135,8 +136,19 @@ describe('npm run bench:browser (smoke, SwiftShader)', () => {
     expect(fwd.ratioReplayed).toBeCloseTo(fwd.ours.ms! / rep.ms!, 6);
     expect(fwd.ratioTfjsReplayed).toBeCloseTo(fwd.tfjs!.ms! / rep.ms!, 6);
     expect(fwd.ratioOrtReplayed).toBeCloseTo(fwd.ort!.ms! / rep.wallMs!, 6);
-    expect(fwdBwd.oursReplayed).toBeUndefined();
     expect(lines.join('\n')).toMatch(/ours replayed \(rt\.capture\): [\d.]+ ms .*ort\/replayed \(both wall\) [\d.]+x; \d+ dispatches, 0 bind groups created; logits max \|replayed - ordinary\| 0 \(bit-identical\)/);
+    // Forward + backward replayed too: more dispatches than the forward, its input gradient bit-identical.
+    const repBwd = fwdBwd.oursReplayed!;
+    expect(repBwd, 'forward+backward oursReplayed').toBeDefined();
+    expect(repBwd.error).toBeUndefined();
+    expect(repBwd.ms).toBeGreaterThan(0);
+    expect(repBwd.samples).toHaveLength(2);
+    expect(fwdBwd.replayMaxAbsDiff).toBe(0);
+    expect(fwdBwd.replayDispatches).toBeGreaterThan(fwd.replayDispatches!);
+    expect(fwdBwd.replayBindGroups).toBe(0);
+    expect(fwdBwd.ratioReplayed).toBeCloseTo(fwdBwd.ours.ms! / repBwd.ms!, 6);
+    expect(fwdBwd.ratioOrtReplayed).toBeNull();
+    expect(lines.join('\n')).toMatch(/ours replayed \(rt\.capture\): [\d.]+ ms .*tf\/replayed [\d.]+x; \d+ dispatches, 0 bind groups created; input gradient max \|replayed - ordinary\| 0 \(bit-identical\)/);
     expect(lines.join('\n')).toMatch(/onnxruntime-web 1\.\d+\.\d+ \(webgpu EP/);
     for (const r of json.rows.filter((k) => k.kind !== 'technique')) {
       const what = `${r.id} ${r.direction}`;

@@ -18,7 +18,8 @@ import { writeSafetensors } from '../engine/models/safetensors';
 import type { LayerSpec, ModelSpec } from '../engine/models/spec';
 import { Runtime } from '../engine/runtime';
 import { Tensor } from '../engine/tensor';
-import { networkFlops } from '../scripts/bench/network_bench';
+import { networkFlops, replayLine, timedReplay, type NetworkRow } from '../scripts/bench/network_bench';
+import { networkBatch, PASSES } from '../scripts/bench/network_runners';
 import { buildTfNetwork } from '../scripts/bench/tf_network';
 import { expectClose, FORWARD_TOL, GRAD_TOL } from './helpers/close';
 import { randomArray } from './helpers/random';
@@ -328,6 +329,37 @@ describe('the --networks TF.js builder runs the same network as our engine', () 
     const dir = join(__dirname, '..', 'weights', 'tinyvgg');
     const spec = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as ModelSpec;
     await compare(spec, readFileSync(join(dir, 'weights.safetensors')), 1, 1, false);
+  });
+
+  it.each(PASSES)('times our %s replayed (rt.capture) after checking it against the ordinary pass bit for bit', async (pass) => {
+    const model = await loadModel(rt, { spec: TINY_CAFFE, weights: tinyWeights(TINY_CAFFE) });
+    const batch = networkBatch(model, null, 2);
+    try {
+      const o = { warmup: 1, iters: 2, repeats: 3 };
+      const r = await timedReplay(model, batch, pass, o, 1e6, 2);
+      expect(r.oursReplayed.error).toBeUndefined();
+      expect(r.oursReplayed.samples).toHaveLength(3);
+      expect(r.oursReplayed.ms).toBeGreaterThan(0);
+      expect(r.oursReplayed.imagesPerSecond).toBeCloseTo(2000 / r.oursReplayed.ms!, 6);
+      expect(r.replayMaxAbsDiff).toBe(0);
+      expect(r.replayDispatches).toBeGreaterThan(pass === 'forward' ? 3 : 6);
+      expect(r.replayBindGroups).toBe(0);
+      const row = { pass, ...r, ratioReplayed: 1.5, ratioTfjsReplayed: null } as NetworkRow;
+      expect(replayLine(row)).toMatch(new RegExp(`ours replayed \\(rt\\.capture\\): [\\d.]+ ms .* img/s; ours/replayed 1\\.50x; tf/replayed -; ${r.replayDispatches} dispatches, 0 bind groups created; ${pass === 'forward' ? 'logits' : 'input gradient'} max \\|replayed - ordinary\\| 0 \\(bit-identical\\)`));
+    } finally {
+      batch.dispose();
+      model.dispose();
+    }
+    // A pass that cannot run gives the row an error, not a throw.
+    const gone = await loadModel(rt, { spec: TINY_CAFFE, weights: tinyWeights(TINY_CAFFE) });
+    const b2 = networkBatch(gone, null, 1);
+    b2.input.dispose();
+    const failed = await timedReplay(gone, b2, pass, { warmup: 0, iters: 1, repeats: 1 }, 1, 1);
+    expect(failed.oursReplayed.ms).toBeNull();
+    expect(failed.oursReplayed.error).toMatch(/^replay check failed: /);
+    expect(failed.replayMaxAbsDiff).toBeNull();
+    expect(replayLine({ pass, ...failed } as NetworkRow)).toMatch(/ours replayed: replay check failed: /);
+    gone.dispose();
   });
 
   it('counts a network\'s FLOPs from its layers', () => {

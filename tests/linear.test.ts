@@ -26,6 +26,7 @@ const GRID: [Shape4, number][] = [
   [[17, 13, 1, 1], 9], // N past the 16-sample tile
   [[2, 130, 1, 1], 200], // scalar split-K, 4 splits of 50 rows
   [[12, 64, 1, 1], 100], // vec4 split-K, two sample blocks of 8 (the second part-filled)
+  [[1, 12, 1, 1], 6], // batch 1, In 12: an odd number of vec4 steps (the register kernel's tail step)
 ];
 
 /** The variant an adapter of this kind runs by default at batch n. */
@@ -71,11 +72,12 @@ describe.each(LINEAR_VARIANTS)('linear forward, variant %s', (variant) => {
   });
 
   it.each([
-    [37, 15, 3, 2], // odd weight offset, x view at element 6 of 30 per sample: scalar paths
-    [40, 16, 4, 2], // aligned weight offset, x view at element 8 of 32 per sample: vec4 paths
-  ])('reads x as a channel view and weight and bias at arena offset %i, and writes into a view', async (wAt, xc, c0, hw) => {
+    [37, 15, 3, 2, 3], // odd weight offset, x view at element 6 of 30 per sample: scalar paths
+    [40, 16, 4, 4, 3], // aligned weight offset, In 20, x view at element 16 of 64 per sample: vec4 paths
+    [40, 16, 4, 4, 1], // the same at batch 1 (the register kernel's vec4 GEMV)
+  ])('reads x as a channel view and weight and bias at arena offset %i, and writes into a view (x channels %i from %i, %i pixels, N = %i)', async (wAt, xc, c0, hw, n) => {
     const rt = await variantRt(variant);
-    const [n, outF] = [3, 7];
+    const outF = 7;
     const inF = 5 * hw;
     const big = randomArray(n * xc * hw, 4);
     const xt = upload(rt, big, [n, xc, 1, hw]).channels(c0, 5);

@@ -31,7 +31,7 @@ export function linearVariantsFor(rt: Runtime): LinearVariant[] {
   return LINEAR_VARIANTS.filter((v) => !LINEAR_NEEDS[v] || rt.gpu.features[LINEAR_NEEDS[v]]);
 }
 
-export const linearRegisterKernel = defineKernel({ name: 'linear', code: registerCode, entryPoints: ['forward'], variants: LINEAR_VARIANTS });
+export const linearRegisterKernel = defineKernel({ name: 'linear', code: registerCode, entryPoints: ['forward', 'forward_vec4'], variants: LINEAR_VARIANTS });
 export const linearTiledKernel = defineKernel({ name: 'linear_tiled', code: tiledCode, entryPoints: ['forward'], variants: LINEAR_VARIANTS });
 export const linearGemvKernel = defineKernel({ name: 'linear_gemv', code: gemvCode, entryPoints: ['forward', 'forward_vec4'], variants: LINEAR_VARIANTS });
 export const linearGemvSubgroupKernel = defineKernel({
@@ -147,7 +147,8 @@ function linearBlock(rt: Runtime, x: Tensor, w: Tensor, b: Tensor | null, y: Ten
     dispatchFolded(rt, rt.program({ ...linearTiledKernel, constants: { BS } }), resources, [Math.ceil(outF / 64), Math.ceil(n / BS)], c);
   } else {
     const TN = samplesPerInvocation(n);
-    dispatchFolded(rt, rt.program({ ...linearRegisterKernel, constants: { TN } }), resources, [Math.ceil(outF / 4 / 64), Math.ceil(n / TN)], c);
+    const entryPoint = TN === 1 && xAligned(x) && aligned4(w.base) ? 'forward_vec4' : 'forward';
+    dispatchFolded(rt, rt.program({ ...linearRegisterKernel, entryPoint, constants: { TN } }), resources, [Math.ceil(outF / 4 / 64), Math.ceil(n / TN)], c);
   }
 }
 

@@ -1,15 +1,17 @@
 // Part two (--networks): whole-network images/second on our engine (engine/index.ts) and on
 // TF.js running the same network with the same weights (tf_network.ts), forward and
-// forward + backward (the gradient at the input image of one class score per sample).
+// forward + backward (the gradient at the input image of one class score per sample), and our
+// same pass recorded once with rt.capture and replayed (checked bit for bit against the ordinary
+// pass before it is timed).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, type ModelSpec } from '../../engine/index';
+import { loadModel, type Model, type ModelSpec } from '../../engine/index';
 import type { BenchArgs } from './args';
 import type { BenchContext } from './context';
 import { ASSUMED } from './layer_bench';
 import { flops as layerFlops, specLayers } from './layers';
-import { networkBatch, ourNetworkRunner, PASSES, tfNetworkRunner, type NetworkRunner, type Pass } from './network_runners';
+import { checkedReplay, networkBatch, ourNetworkRunner, PASSES, tfNetworkRunner, type NetworkBatch, type NetworkRunner, type Pass } from './network_runners';
 import { timingCell, type Timing } from './report';
 import { buildTfNetwork } from './tf_network';
 import { gflops, measure, type TimingOptions } from './timing';
@@ -27,6 +29,36 @@ export interface NetworkRow {
   tfjs: (Timing & { imagesPerSecond: number | null }) | null;
   /** TF.js ms / our ms. */
   ratio: number | null;
+  /**
+   * The same pass of ours recorded once with rt.capture (outside the timed region) and timed as
+   * replay() + queue completion like `ours`; error 'replay check failed: ...' where it could not run.
+   */
+  oursReplayed: Timing & { imagesPerSecond: number | null };
+  /** max |replayed - ordinary| over the logits (forward) or the input gradient (forward + backward); 0: bit-identical; null where the check failed. */
+  replayMaxAbsDiff: number | null;
+  /** Dispatches per replay, and bind groups created over the timed replays (0). */
+  replayDispatches: number | null;
+  replayBindGroups: number | null;
+  /** Our ordinary ms / our replayed ms (> 1: the replay is faster), and TF.js ms / our replayed ms. */
+  ratioReplayed: number | null;
+  ratioTfjsReplayed: number | null;
+}
+
+/** Our pass replayed (checkedReplay), timed like the ordinary one, with its check and counts. */
+export async function timedReplay(model: Model, batch: NetworkBatch, pass: Pass, o: TimingOptions, flops: number, images: number):
+  Promise<Pick<NetworkRow, 'oursReplayed' | 'replayMaxAbsDiff' | 'replayDispatches' | 'replayBindGroups'>> {
+  let checked: Awaited<ReturnType<typeof checkedReplay>>;
+  try {
+    checked = await checkedReplay(model, batch, pass);
+  } catch (e) {
+    const error = `replay check failed: ${(e as Error).message.split('\n')[0]}`;
+    return { oursReplayed: { ms: null, gflops: null, imagesPerSecond: null, error }, replayMaxAbsDiff: null, replayDispatches: null, replayBindGroups: null };
+  }
+  const { runner, maxAbsDiff } = checked;
+  const b0 = model.rt.stats.bindGroupsCreated;
+  // timed() disposes the runner (the capture) when it is done.
+  const oursReplayed = await timed(() => runner, o, flops, images);
+  return { oursReplayed, replayMaxAbsDiff: maxAbsDiff, replayDispatches: runner.dispatches, replayBindGroups: model.rt.stats.bindGroupsCreated - b0 };
 }
 
 /** Forward FLOPs of one image: 2 x multiply-adds of every conv and linear layer. */
@@ -45,6 +77,17 @@ async function timed(make: () => NetworkRunner, o: TimingOptions, flops: number,
   } finally {
     r?.dispose();
   }
+}
+
+/** The replayed pass on a line of its own under its row. */
+export function replayLine(r: NetworkRow): string {
+  const t = r.oursReplayed;
+  if (t.ms === null) return `\n    ours replayed: ${t.error ?? 'error'}`;
+  const x = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
+  const diff = r.replayMaxAbsDiff === 0 ? '0 (bit-identical)' : r.replayMaxAbsDiff === null ? '-' : r.replayMaxAbsDiff.toExponential(1);
+  return `\n    ours replayed (rt.capture): ${timingCell(t)}, ${t.imagesPerSecond?.toFixed(2) ?? '-'} img/s; ours/replayed ${x(r.ratioReplayed)}; ` +
+    `tf/replayed ${x(r.ratioTfjsReplayed)}; ${r.replayDispatches} dispatches, ${r.replayBindGroups} bind groups created; ` +
+    `${r.pass === 'forward' ? 'logits' : 'input gradient'} max |replayed - ordinary| ${diff}`;
 }
 
 export async function runNetworkBench(args: BenchArgs, ctx: BenchContext, log: (s: string) => void): Promise<NetworkRow[]> {
@@ -76,16 +119,19 @@ export async function runNetworkBench(args: BenchArgs, ctx: BenchContext, log: (
           for (const pass of PASSES) {
             const flops = fwdFlops * n * (pass === 'forward' ? 1 : 2);
             const ours = await timed(() => ourNetworkRunner(model, batch, pass), o, flops, n);
+            const replay = await timedReplay(model, batch, pass, o, flops, n);
             const theirs = tf && tfNet ? await timed(() => tfNetworkRunner(tf, tfNet, batch, pass), o, flops, n) : null;
+            const rep = replay.oursReplayed.ms;
             const row: NetworkRow = {
               network: dir, batch: n, pass, flopsPerImage: fwdFlops * (pass === 'forward' ? 1 : 2), ours, tfjs: theirs,
               ratio: ours.ms && theirs?.ms ? theirs.ms / ours.ms : null,
+              ...replay, ratioReplayed: ours.ms && rep ? ours.ms / rep : null, ratioTfjsReplayed: theirs?.ms && rep ? theirs.ms / rep : null,
             };
             rows.push(row);
             const ips = (t: { imagesPerSecond: number | null } | null) => (t?.imagesPerSecond == null ? '-' : t.imagesPerSecond.toFixed(2));
             log([dir.padEnd(16), String(n).padStart(5), pass.padEnd(17), timingCell(ours).padStart(24), ips(ours).padStart(8),
               timingCell(theirs).padStart(24), ips(theirs).padStart(8), `${row.ratio?.toFixed(2) ?? '-'}x`.padStart(8)].join(' ') +
-              [ours.error && `\n    ours: ${ours.error}`, theirs?.error && `\n    tfjs: ${theirs.error}`].filter(Boolean).join(''));
+              [ours.error && `\n    ours: ${ours.error}`, theirs?.error && `\n    tfjs: ${theirs.error}`].filter(Boolean).join('') + replayLine(row));
           }
         } finally {
           batch.dispose();

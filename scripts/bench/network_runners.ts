@@ -2,8 +2,9 @@
 // (network_bench.ts, in Node) and the browser benchmark page (browser/page.ts): a seeded batch
 // on both engines with one class per sample, and per pass (forward, or forward + backward to
 // the image from those class scores) a runner for our engine and one for TF.js's network
-// (tf_network.ts), and our forward recorded once with rt.capture and replayed (the prepared-graph
-// counterpart of ORT's session.run). No Node modules here: the page bundles this file.
+// (tf_network.ts), and our pass recorded once with rt.capture and replayed (the prepared-graph
+// counterpart of ORT's session.run), checked against the ordinary pass. No Node modules here: the
+// page bundles this file.
 
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Model } from '../../engine/index';
@@ -64,24 +65,67 @@ export function ourNetworkRunner(model: Model, b: NetworkBatch, pass: Pass): Net
   };
 }
 
+/** A replayed pass: its output (the logits, or the input gradient) holds the latest replay's values. */
+export type ReplayedRunner = NetworkRunner & { output: Tensor; dispatches: number };
+
 /**
- * Our forward (the same pass as ourNetworkRunner's) recorded once with rt.capture, here, outside
- * any timed region; run() is capture.replay() and sync() the runtime's, as for the ordinary
- * forward. `logits` hold the latest replay's values (read them before another forward of this
- * model replaces its activations); dispose() frees the capture.
+ * Our pass (the same as ourNetworkRunner's) recorded once with rt.capture, here, outside any
+ * timed region; run() is capture.replay() and sync() the runtime's, as for the ordinary pass.
+ * `output` is the forward's logits or the forward + backward's gradient at the input, with the
+ * latest replay's values (read them before another pass of this model replaces its activations);
+ * dispose() frees the capture.
  */
-export function ourReplayedForward(model: Model, b: NetworkBatch): NetworkRunner & { logits: Tensor; dispatches: number } {
-  const cap = model.rt.capture(() => {
-    model.forward(b.input, { keep: false });
-    return model.activation(model.spec.logits);
-  }, `bench ${model.spec.name} forward`);
+export function ourReplayedPass(model: Model, b: NetworkBatch, pass: Pass): ReplayedRunner {
+  const cap = model.rt.capture((): Tensor => {
+    if (pass === 'forward') {
+      model.forward(b.input, { keep: false });
+      return model.activation(model.spec.logits);
+    }
+    model.forward(b.input);
+    return model.backward({ kind: 'class', index: b.classes });
+  }, `bench ${model.spec.name} ${pass}`);
   return {
-    logits: cap.result,
+    output: cap.result,
     dispatches: cap.dispatches,
     run: () => cap.replay(),
     sync: () => model.rt.sync(),
     dispose: () => cap.dispose(),
   };
+}
+
+/**
+ * The check before a replayed pass is timed: the ordinary pass's output (logits or input
+ * gradient), then the same pass recorded and replayed once, and max |replayed - ordinary| over
+ * it (0: bit-identical). Returns the replayed runner (the caller disposes it) and the difference;
+ * throws where the two outputs differ in size or the pass cannot be recorded.
+ */
+export async function checkedReplay(model: Model, b: NetworkBatch, pass: Pass): Promise<{ runner: ReplayedRunner; maxAbsDiff: number }> {
+  let plain: Float32Array;
+  if (pass === 'forward') {
+    model.forward(b.input, { keep: false });
+    plain = await model.readActivation(model.spec.logits);
+  } else {
+    model.forward(b.input);
+    const g = model.backward({ kind: 'class', index: b.classes });
+    try {
+      plain = await g.read();
+    } finally {
+      g.dispose();
+    }
+  }
+  const runner = ourReplayedPass(model, b, pass);
+  try {
+    runner.run();
+    const got = await runner.output.read();
+    const what = pass === 'forward' ? 'logits' : 'input gradient';
+    if (got.length !== plain.length) throw new Error(`the replayed ${what} has ${got.length} values, the ordinary pass's ${plain.length}`);
+    let maxAbsDiff = 0;
+    for (let i = 0; i < got.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(got[i] - plain[i]));
+    return { runner, maxAbsDiff };
+  } catch (e) {
+    runner.dispose();
+    throw e;
+  }
 }
 
 /** TF.js's side; needs the batch's TF.js copy (networkBatch with tf). */

@@ -5,9 +5,9 @@
 // Clocks: wall time around onSubmittedWorkDone (scripts/bench/timing.ts) always; where the
 // adapter has 'timestamp-query', also GPU time from the engine profiler (rt.profile) and from
 // tf.time's kernelMs, and that is the reported ms. Technique rows (techniques.ts) are wall time.
-// Network forward rows also time our forward as a replayed capture (rt.capture, recorded once
-// outside the timed region, then replay() timed like the ordinary forward), checked against the
-// ordinary forward's logits.
+// Network rows also time our pass (forward, forward + backward) as a replayed capture (rt.capture,
+// recorded once outside the timed region, then replay() timed like the ordinary pass), checked
+// against the ordinary pass's logits or input gradient.
 
 // Static imports, so Vite pre-bundles TF.js with the page (tfjs.ts imports these same modules dynamically).
 import '@tensorflow/tfjs-core';
@@ -21,7 +21,7 @@ import type { BenchLayer, Direction } from '../layers';
 import { familyOf, ourLayer, variantsFor } from '../ours';
 import { buildTfNetwork } from '../tf_network';
 import { tfLayer, type Tf } from '../tfjs';
-import { networkBatch, ourNetworkRunner, ourReplayedForward, PASSES, tfNetworkRunner, type NetworkBatch } from '../network_runners';
+import { checkedReplay, networkBatch, ourNetworkRunner, PASSES, tfNetworkRunner, type NetworkBatch, type Pass } from '../network_runners';
 import { measure, median, type TimingOptions } from '../timing';
 import { opBytes, opDirections, opFlops, opShapeText, ourOp, tfOp, type Runner } from './ops';
 import { closeOrt, openOrt, ortForward, ortInfo } from './ort';
@@ -153,32 +153,25 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
 }
 
 /**
- * The replayed-forward fields of a forward row: an ordinary forward's logits, then the same
- * forward recorded with rt.capture and replayed once, max |replayed - ordinary| over the logits
- * (0: bit-identical), then replay() timed exactly as the ordinary forward (`o`, our clock).
+ * The replayed fields of a network row: the pass's output (logits, or the input gradient) from
+ * an ordinary pass, then the same pass recorded with rt.capture and replayed once, max
+ * |replayed - ordinary| (0: bit-identical), then replay() timed exactly as the ordinary pass
+ * (`o`, our clock).
  */
-async function replayedForward(
-  rt: Runtime, model: Model, batch: NetworkBatch, o: TimingOptions, f: number, bytes: number,
+async function replayedPass(
+  rt: Runtime, model: Model, batch: NetworkBatch, pass: Pass, o: TimingOptions, f: number, bytes: number,
 ): Promise<Pick<BrowserRow, 'oursReplayed' | 'replayMaxAbsDiff' | 'replayDispatches' | 'replayBindGroups'>> {
-  let r: ReturnType<typeof ourReplayedForward> | null = null;
-  let diff = 0;
+  let checked: Awaited<ReturnType<typeof checkedReplay>>;
   try {
-    model.forward(batch.input, { keep: false });
-    const plain = await model.readActivation(model.spec.logits);
-    r = ourReplayedForward(model, batch);
-    r.run();
-    const got = await r.logits.read();
-    if (got.length !== plain.length) throw new Error(`replayed logits have ${got.length} values, the ordinary forward's ${plain.length}`);
-    for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - plain[i]));
+    checked = await checkedReplay(model, batch, pass);
   } catch (e) {
-    r?.dispose();
     return { oursReplayed: failed(`replay check failed: ${(e as Error).message.split('\n')[0]}`), replayMaxAbsDiff: null };
   }
-  const runner = r;
+  const { runner, maxAbsDiff } = checked;
   const b0 = rt.stats.bindGroupsCreated;
   // timeEngine disposes the runner (the capture) when it is done.
   const oursReplayed = await timeEngine(() => runner, o, ourClock(rt), f, bytes);
-  return { oursReplayed, replayMaxAbsDiff: diff, replayDispatches: runner.dispatches, replayBindGroups: rt.stats.bindGroupsCreated - b0 };
+  return { oursReplayed, replayMaxAbsDiff: maxAbsDiff, replayDispatches: runner.dispatches, replayBindGroups: rt.stats.bindGroupsCreated - b0 };
 }
 
 async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows: BrowserRow[], ortOptions: { noAdapter: boolean } | null): Promise<void> {
@@ -202,7 +195,7 @@ async function networkRows(ctx: BenchContext, nets: readonly NetworkCase[], rows
             const f = net.flopsPerImage * n * (pass === 'forward' ? 1 : 2);
             const bytes = 4 * count(shape);
             const ours = await timeEngine(() => ourNetworkRunner(model, batch, pass), o, ourClock(ctx.rt), f, bytes);
-            const replay = pass === 'forward' ? await replayedForward(ctx.rt, model, batch, o, f, bytes) : {};
+            const replay = await replayedPass(ctx.rt, model, batch, pass, o, f, bytes);
             const tfjs = tf && tfNet ? await timeEngine(() => tfNetworkRunner(tf, tfNet, batch, pass), o, tfClock(tf), f, bytes) : null;
             const ort = ortSide && pass === 'forward' ? await ortForward(ortSide, model, batch.input, (make) => timeEngine(make, o, null, f, bytes)) : { ort: null };
             await emit(rows, {

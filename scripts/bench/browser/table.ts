@@ -32,7 +32,7 @@ export function line(r: BrowserRow): string {
   return out + variants + [...new Set(errors)].join('') + replayLine(r) + ortLine(r);
 }
 
-/** Network forward rows: our forward as a replayed capture (rt.capture) on a line of its own. */
+/** Network rows: our pass as a replayed capture (rt.capture) on a line of its own. */
 function replayLine(r: BrowserRow): string {
   const t = r.oursReplayed;
   if (!t) return '';
@@ -40,7 +40,7 @@ function replayLine(r: BrowserRow): string {
   const diff = r.replayMaxAbsDiff === 0 ? '0 (bit-identical)' : r.replayMaxAbsDiff == null ? '-' : r.replayMaxAbsDiff.toExponential(1);
   const ort = r.ort?.ms ? `; ort/replayed (both wall) ${fmt(r.ratioOrtReplayed)}x` : '';
   return `\n    ours replayed (rt.capture): ${cell(t)}; wall ${fmt(t.wallMs, 1)} ms; ours/replayed ${fmt(r.ratioReplayed)}x; tf/replayed ${fmt(r.ratioTfjsReplayed)}x${ort}; ` +
-    `${r.replayDispatches} dispatches, ${r.replayBindGroups} bind groups created; logits max |replayed - ordinary| ${diff}`;
+    `${r.replayDispatches} dispatches, ${r.replayBindGroups} bind groups created; ${r.direction === 'forward' ? 'logits' : 'input gradient'} max |replayed - ordinary| ${diff}`;
 }
 
 /** Network forward rows: ONNX Runtime Web's WebGPU EP on a line of its own (ort.ts). */

@@ -118,17 +118,20 @@ export interface BrowserRow {
   /** ORT's session warnings (e.g. nodes it placed on its CPU EP) and errors. */
   ortNote?: string;
   /**
-   * Network forward rows: our same forward recorded once with rt.capture (outside the timed
-   * region) and timed as capture.replay() + queue completion, exactly like `ours` (same clock,
-   * warm-up, repeats); error 'replay check failed: ...' where it could not run.
+   * Network rows: our same pass (forward, or forward + backward) recorded once with rt.capture
+   * (outside the timed region) and timed as capture.replay() + queue completion, exactly like
+   * `ours` (same clock, warm-up, repeats); error 'replay check failed: ...' where it could not run.
    */
   oursReplayed?: EngineTiming;
-  /** max |replayed logits - ordinary forward's logits| for the same input (0: bit-identical); null where the check failed. */
+  /**
+   * max |replayed - ordinary| over the pass's output for the same input (the logits; the input
+   * gradient for forward + backward); 0: bit-identical; null where the check failed.
+   */
   replayMaxAbsDiff?: number | null;
   /** Dispatches per replay, and bind groups created over all the timed replays (0). */
   replayDispatches?: number;
   replayBindGroups?: number;
-  /** Our ordinary forward ms / our replayed ms (> 1: the replay is faster). */
+  /** Our ordinary pass's ms / our replayed ms (> 1: the replay is faster). */
   ratioReplayed?: number | null;
   /** TF.js ms / our replayed ms. */
   ratioTfjsReplayed?: number | null;
