@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, REPO_ROOT, pollPage, type PageSession } from './helpers/browser';
-import { expectNoLongTask, longest, traced, type Task } from './helpers/longtasks';
+import { expectNoLongTask, longest, TRACE_FLAGS, traced, type Task } from './helpers/longtasks';
 import { pictureStd } from './helpers/screen';
 
 const SHOTS = join(REPO_ROOT, 'results', 'screenshots');
@@ -40,7 +40,7 @@ async function shot(s: PageSession, name: string): Promise<void> {
 
 
 beforeAll(async () => {
-  session = await openPage('/?technique=inspector&model=tinyvgg&image=boat_1');
+  session = await openPage('/?technique=inspector&model=tinyvgg&image=boat_1', { flags: TRACE_FLAGS });
 });
 
 afterAll(async () => {

@@ -121,6 +121,34 @@ describe('browser (Chromium, WebGPU on SwiftShader)', () => {
     expect(printed).toBe('koala');
   });
 
+  it('decodes JPEG in a worker, pixel for pixel as Node and the page\'s own thread do; a corrupt one names the file', async () => {
+    const s = page();
+    const node = await decodeImage(readFileSync(join(SHARED, 'images', 'imagenet-samples', SAMPLE)), SAMPLE);
+    const r = (await s.page.evaluate(`(async () => {
+      const m = await import('/engine/io/decode.ts');
+      const bytes = new Uint8Array(await (await fetch('/shared/images/imagenet-samples/${SAMPLE}')).arrayBuffer());
+      const before = { ...m.decodeStats };
+      const [a, b] = await Promise.all([m.decodeImage(bytes, 'a.jpg'), m.decodeImage(bytes, 'b.jpg')]);
+      const c = await m.decodeImage(bytes, 'c.jpg', { worker: false });
+      const after = { ...m.decodeStats };
+      const bad = bytes.slice(0, 600);
+      bad.fill(7, 300);
+      const err = await m.decodeImage(bad, 'broken.jpg').then(() => 'resolved', (e) => e.message);
+      const sum = (d) => { let h = 0; for (let i = 0; i < d.rgba.length; i++) h = (h * 31 + d.rgba[i]) >>> 0; return h; };
+      return { size: [a.width, a.height], sums: [sum(a), sum(b), sum(c)], same: a.rgba.every((v, i) => v === c.rgba[i]) && b.rgba.every((v, i) => v === c.rgba[i]),
+        worker: after.worker - before.worker, thread: after.thread - before.thread, err, bytesKept: bytes.length };
+    })()`)) as { size: number[]; sums: number[]; same: boolean; worker: number; thread: number; err: string; bytesKept: number };
+    let h = 0;
+    for (let i = 0; i < node.rgba.length; i++) h = (h * 31 + node.rgba[i]) >>> 0;
+    expect(r.size).toEqual([node.width, node.height]);
+    expect(r.same).toBe(true);
+    expect(r.sums).toEqual([h, h, h]);
+    expect(r.worker, 'JPEGs decoded in the worker').toBe(2);
+    expect(r.thread, 'JPEGs decoded on the main thread').toBe(1);
+    expect(r.err).toMatch(/^broken\.jpg: corrupt JPEG data \(.+\)$/);
+    expect(r.bytesKept, 'the caller\'s bytes after the transfer to the worker').toBeGreaterThan(1000);
+  });
+
   it('shows an error state, naming the URL, when the image cannot be fetched', async () => {
     const s = page();
     const url = '/shared/images/imagenet-samples/no-such-image.JPEG';

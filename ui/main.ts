@@ -7,6 +7,7 @@ import './cnn-app';
 import { loseDevice, type Prediction } from './session';
 import { setDefaultGallery } from '../engine/techniques/gallery_source';
 import { sharedBase } from './sources';
+import { reflectionStats } from '../engine/shader_reflection';
 
 // Gallery techniques (neighbours, t-SNE, top patches) default to the shared ImageNet samples,
 // listed by imagenet-samples.tsv (a page cannot list a folder).
@@ -25,6 +26,8 @@ export interface CnnvisHook {
   open(search: string): Promise<void>;
   /** Destroy the GPU device, as a driver reset would (the page must recover). */
   loseDevice(): Promise<void>;
+  /** Shader modules reflected so far: from the table generated ahead of time, and parsed in the page (wgsl_reflect). */
+  shaderStats(): { pregenerated: number; parsed: number };
 }
 
 declare global {
@@ -46,6 +49,7 @@ window.cnnvis = {
     await app.applyView(search);
   },
   loseDevice,
+  shaderStats: () => ({ ...reflectionStats }),
 };
 
 void app.applyView(location.search);

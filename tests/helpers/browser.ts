@@ -1,14 +1,15 @@
 // End-to-end harness: the page's Vite dev server started in-process on 127.0.0.1 (a free port),
 // and Debian's Chromium driven by puppeteer-core with WebGPU on SwiftShader and a fresh profile.
 // `openPage()` returns a session whose close() tears down the browser, the profile and the server;
-// a failure half-way through cleans up what was already started.
+// a failure half-way through cleans up what was already started. `startBuiltServer()` builds the
+// app as `npm start` serves it (vite build, then vite preview) for tests of what users load.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { build, createServer, preview, type PreviewServer, type ViteDevServer } from 'vite';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -50,6 +51,34 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
     return { server, url: `http://127.0.0.1:${addr.port}/` };
   } catch (e) {
     await server.close();
+    throw e;
+  }
+}
+
+/**
+ * The production app, as `npm start` serves it: `vite build` into a temporary folder, then `vite
+ * preview` of it (with the /shared/ and /weights/ routes) on a free port. close() stops the server
+ * and removes the build.
+ */
+export async function startBuiltServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const outDir = mkdtempSync(join(tmpdir(), 'cnnvis-dist-'));
+  let server: PreviewServer | null = null;
+  const close = async () => {
+    try {
+      await server?.close();
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  };
+  try {
+    const config = { root: REPO_ROOT, configFile: join(REPO_ROOT, 'vite.config.ts'), logLevel: 'error' as const, clearScreen: false };
+    await build({ ...config, build: { outDir, emptyOutDir: true } });
+    server = await preview({ ...config, build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: true } });
+    const addr = server.httpServer.address();
+    if (!addr || typeof addr === 'string') throw new Error('browser harness: the preview server has no TCP address');
+    return { url: `http://127.0.0.1:${addr.port}/`, close };
+  } catch (e) {
+    await close();
     throw e;
   }
 }
