@@ -6,7 +6,7 @@
 
 import { KERNELS } from './kernels/registry';
 import type { Model } from './models/graph';
-import { axpy } from './ops/elementwise';
+import { axpy, fill } from './ops/elementwise';
 import { linear } from './ops/linear';
 import type { DispatchRecord, Profile } from './profile';
 import type { Runtime } from './runtime';
@@ -35,15 +35,13 @@ export function calibrationSize(rt: Runtime): CalibrationSize {
   return rt.kind === 'cpu' ? { gemm: [64, 512, 512], floats: 1 << 20, reps: 3 } : { gemm: [2048, 2048, 2048], floats: 1 << 24, reps: 5 };
 }
 
-/** Seeded values in [-1, 1) (a fixed LCG: calibration needs no quality randomness, only non-zeros). */
-function filled(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
+/**
+ * A calibration operand: filled on the GPU with a non-zero constant (the rates do not depend on
+ * the values; generating and uploading the 9 MB of a CPU-adapter calibration from the page's
+ * main thread took 80 ms there, one long task).
+ */
+function constant(rt: Runtime, shape: [number, number, number, number], v: number, label: string): Tensor {
+  return fill(Tensor.empty(rt, shape, label), v);
 }
 
 /** Per-dispatch rate (amount / second) of the profiled reps: the best dispatch, or the whole pass's average without timestamps. */
@@ -55,11 +53,11 @@ function bestRate(p: Profile, amount: (r: DispatchRecord) => number): number {
 /** Measure the compute and bandwidth ceilings (each op warmed up once first, so no compile time is timed). */
 export async function calibrate(rt: Runtime, size: CalibrationSize = calibrationSize(rt)): Promise<Ceilings> {
   const [n, k, m] = size.gemm;
-  const x = Tensor.fromData(rt, filled(n * k, 1), [n, k, 1, 1], 'calibration x');
-  const w = Tensor.fromData(rt, filled(m * k, 2), [m, k, 1, 1], 'calibration w');
+  const x = constant(rt, [n, k, 1, 1], 0.5, 'calibration x');
+  const w = constant(rt, [m, k, 1, 1], -0.25, 'calibration w');
   const y = Tensor.empty(rt, [n, m, 1, 1], 'calibration y');
-  const a = Tensor.fromData(rt, filled(size.floats, 3), [1, size.floats, 1, 1], 'calibration a');
-  const b = Tensor.fromData(rt, filled(size.floats, 4), [1, size.floats, 1, 1], 'calibration b');
+  const a = constant(rt, [1, size.floats, 1, 1], 0.75, 'calibration a');
+  const b = constant(rt, [1, size.floats, 1, 1], 1.5, 'calibration b');
   const c = Tensor.empty(rt, [1, size.floats, 1, 1], 'calibration c');
   try {
     const gemm = () => linear(x, w, null, {}, y);

@@ -121,6 +121,11 @@ export class CnnChart extends LitElement {
   }
 
   private async draw(spec: ChartSpec): Promise<void> {
+    // A task of its own: the chart reads its box's width (a layout of the page just rendered, 40 ms
+    // for the kernel inspector on a slow machine) and uPlot draws, apart from the rendering that
+    // set `spec`, so that neither makes one long main-thread task with the other.
+    await new Promise((r) => setTimeout(r, 0));
+    if (!this.isConnected) return; // removed meanwhile: disconnectedCallback already let go of the plot
     const [UPlot, styles] = await loadUplot();
     if (!this.renderRoot.querySelector('style[data-uplot]')) {
       const st = document.createElement('style');
