@@ -18,7 +18,7 @@ const SHOTS = join(REPO_ROOT, 'results', 'screenshots');
 /** A picture is "real" when its luminance varies by more than this (0..255 scale). */
 const MIN_PICTURE_STD = 4;
 const APP = "document.querySelector('cnn-app')";
-const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+const PANEL = `${APP}.shadowRoot?.querySelector('cnn-technique-panel')`;
 
 let session: PageSession | null = null;
 let downloads = '';

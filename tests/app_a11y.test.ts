@@ -13,7 +13,7 @@ import { openPage, pollPage, type PageSession } from './helpers/browser';
 import { SMALL } from './helpers/panels';
 
 const APP = "document.querySelector('cnn-app')";
-const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+const PANEL = `${APP}.shadowRoot?.querySelector('cnn-technique-panel')`;
 /** Roles a user operates; each must have a name a screen reader can say. */
 const INTERACTIVE = new Set(['button', 'textbox', 'combobox', 'spinbutton', 'checkbox', 'slider', 'link', 'listbox', 'radio', 'searchbox', 'switch', 'tab', 'menuitem']);
 /** Tab presses allowed to walk the page once (the sample thumbnails alone are ~20 stops). */
@@ -99,7 +99,7 @@ describe('app accessibility (Chromium, WebGPU on SwiftShader)', () => {
     expect(seen.some((f) => /^a[.|#].*\|(gradcam|occlusion|filters)$/.test(f) || /\|gradcam$/.test(f)), `a technique link is reachable\n${report}`).toBe(true);
     expect(seen.some((f) => /^(select|input)[.#|]/.test(f) && !f.startsWith('select#model|') && !f.startsWith('input.file') && !/type=file/.test(f)), `an option control is reachable\n${report}`).toBe(true);
     expect(run, `the Run button is reachable by Tab\n${report}`).toBeGreaterThanOrEqual(0);
-    await s.page.evaluate(`${PANEL}.dataset.state = 'idle'`);
+    await s.page.evaluate(`${APP}.shadowRoot.querySelector('cnn-technique-panel').dataset.state = 'idle'`);
     await s.page.keyboard.press('Enter');
     await until(s, `${PANEL}.dataset.state === 'done'`, 'saliency running from the keyboard');
   }, 120_000);

@@ -20,8 +20,8 @@ const SHOTS = join(REPO_ROOT, 'results', 'screenshots');
 const MIN_PICTURE_STD = 4;
 
 const APP = "document.querySelector('cnn-app')";
-const INSPECTOR = `${APP}.shadowRoot.querySelector('cnn-inspector')`;
-const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+const INSPECTOR = `${APP}.shadowRoot?.querySelector('cnn-inspector')`;
+const PANEL = `${APP}.shadowRoot?.querySelector('cnn-technique-panel')`;
 const LIVE = `${PANEL}?.shadowRoot.querySelector('cnn-live-run')`;
 
 let session: PageSession | null = null;

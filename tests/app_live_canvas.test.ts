@@ -23,7 +23,7 @@ const MAX_PATH_DIFF = 1;
 const MIN_FRAME_CHANGE = 1;
 
 const APP = "document.querySelector('cnn-app')";
-const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+const PANEL = `${APP}.shadowRoot?.querySelector('cnn-technique-panel')`;
 const LIVE = `${PANEL}?.shadowRoot.querySelector('cnn-live-run')`;
 
 let session: PageSession | null = null;

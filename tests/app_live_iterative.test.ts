@@ -16,7 +16,7 @@ const LR_RATIO = 0.25;
 const RATIO_TOL = 1e-4;
 
 const APP = "document.querySelector('cnn-app')";
-const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+const PANEL = `${APP}.shadowRoot?.querySelector('cnn-technique-panel')`;
 const LIVE = `${PANEL}?.shadowRoot.querySelector('cnn-live-run')`;
 const STYLE_IMAGE = '/shared/models/tinyvgg/samples/pizza_1.jpeg';
 

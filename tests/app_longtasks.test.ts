@@ -35,8 +35,8 @@ const RUN_TIMEOUT_MS = 120_000;
 const PROFILE = !!process.env.CNNVIS_LONGTASK_PROFILE;
 
 const APP = "document.querySelector('cnn-app')";
-const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
-const INSPECTOR = `${APP}.shadowRoot.querySelector('cnn-inspector')`;
+const PANEL = `${APP}.shadowRoot?.querySelector('cnn-technique-panel')`;
+const INSPECTOR = `${APP}.shadowRoot?.querySelector('cnn-inspector')`;
 
 interface Row { panel: string; wallMs: number; cpuMs: number; tasks: number; runMs: number; state: string; hot: string }
 

@@ -18,7 +18,7 @@ const MIN_PICTURE_STD = 4;
 const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
 
 const APP = "document.querySelector('cnn-app')";
-const PANEL = `${APP}.shadowRoot.querySelector('cnn-technique-panel')`;
+const PANEL = `${APP}.shadowRoot?.querySelector('cnn-technique-panel')`;
 const TECHNIQUES = ['saliency', 'gradcam', 'guided', 'activations'];
 
 let session: PageSession | null = null;
