@@ -4,14 +4,12 @@
 // tests/helpers/browser.ts serves) and in the built site (`vite build` + `vite preview`, as
 // `npm start` serves dist/).
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TECHNIQUES } from '../engine/techniques/index';
-import { openPage, REPO_ROOT, waitInPage, type PageSession } from './helpers/browser';
+import { openPage, REPO_ROOT, startBuiltServer, waitInPage, type PageSession } from './helpers/browser';
 import { viewCanvasStats } from './helpers/screen';
 
 /** The OpenCV.js file as the dev server (…/dist/opencv.js) or the build (assets/opencv-<hash>.js) names it. */
@@ -147,16 +145,14 @@ describe('grabcut in the app (dev server)', () => {
 });
 
 describe('grabcut in the built site (vite build + vite preview)', () => {
-  const outDir = mkdtempSync(join(tmpdir(), 'cnnvis-dist-'));
-  let server: PreviewServer | null = null;
+  let built: Awaited<ReturnType<typeof startBuiltServer>> | null = null;
   afterAll(async () => {
-    await server?.close();
-    rmSync(outDir, { recursive: true, force: true });
+    await built?.close();
   });
 
   it('emits OpenCV as its own asset, outside the main bundle, fetched only when grabcut runs', async () => {
-    const config = { root: REPO_ROOT, configFile: join(REPO_ROOT, 'vite.config.ts'), logLevel: 'error' as const };
-    await build({ ...config, build: { outDir, emptyOutDir: true } });
+    built = await startBuiltServer();
+    const { outDir, url: base } = built;
     const assets = readdirSync(join(outDir, 'assets'));
     const cvFiles = assets.filter((f) => OPENCV_FILE.test(`/${f}`));
     expect(cvFiles, `opencv asset among ${assets.join(', ')}`).toHaveLength(1);
@@ -173,9 +169,6 @@ describe('grabcut in the built site (vite build + vite preview)', () => {
     expect(bundle.length).toBeLessThan(MAX_MAIN_BUNDLE_BYTES);
     expect(bundle, 'the main bundle names the asset (for the <script> it adds)').toContain(cvFiles[0]);
 
-    server = await preview({ ...config, build: { outDir }, preview: { port: 0, strictPort: false } });
-    const base = server.resolvedUrls?.local[0];
-    if (!base) throw new Error('app_grabcut test: the preview server has no local URL');
     // A second tab of the dev server's Chromium.
     const dev = session ?? (session = await openPage(LIGHT_URL));
     const page = await dev.page.browser().newPage();

@@ -56,11 +56,11 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
 }
 
 /**
- * The production app, as `npm start` serves it: `vite build` into a temporary folder, then `vite
- * preview` of it (with the /shared/ and /weights/ routes) on a free port. close() stops the server
- * and removes the build.
+ * The production app, as `npm start` serves it: `vite build` into a temporary folder (`outDir`,
+ * for tests of the emitted files), then `vite preview` of it (with the /shared/ and /weights/
+ * routes) on a free port. close() stops the server and removes the build.
  */
-export async function startBuiltServer(): Promise<{ url: string; close(): Promise<void> }> {
+export async function startBuiltServer(): Promise<{ url: string; outDir: string; close(): Promise<void> }> {
   const outDir = mkdtempSync(join(tmpdir(), 'cnnvis-dist-'));
   let server: PreviewServer | null = null;
   const close = async () => {
@@ -76,7 +76,7 @@ export async function startBuiltServer(): Promise<{ url: string; close(): Promis
     server = await preview({ ...config, build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: true } });
     const addr = server.httpServer.address();
     if (!addr || typeof addr === 'string') throw new Error('browser harness: the preview server has no TCP address');
-    return { url: `http://127.0.0.1:${addr.port}/`, close };
+    return { url: `http://127.0.0.1:${addr.port}/`, outDir, close };
   } catch (e) {
     await close();
     throw e;
