@@ -5,6 +5,7 @@
 // Node (imported on demand, so browser bundles do without it) and createImageBitmap +
 // OffscreenCanvas in a browser (the browser's decoder, off the main thread already).
 
+import { canUseWorkers, WorkerCalls, WorkerLostError } from '../worker_calls';
 import { decodeJpegBytes, type DecodedImage } from './jpeg';
 
 export type { DecodedImage };
@@ -43,56 +44,26 @@ async function decodePng(bytes: Uint8Array, name: string): Promise<DecodedImage>
 /** JPEGs decoded so far, by where: the page's worker or this thread (for tests and the console). */
 export const decodeStats = { worker: 0, thread: 0 };
 
-type Call = { bytes: Uint8Array; done: (d: DecodedImage) => void; fail: (e: Error) => void };
-/** The page's decoding worker (started on first use, kept) and its calls in flight. */
-let worker: { w: Worker; calls: Map<number, Call> } | null = null;
-/** Set when the worker could not start: later JPEGs decode in this thread. */
+/** The page's decoding worker. */
+const jpegWorker = new WorkerCalls<Uint8Array, DecodedImage>(
+  () => new Worker(new URL('./jpeg_worker.ts', import.meta.url), { type: 'module', name: 'cnnvis jpeg' }),
+  'the JPEG decoding worker',
+);
+/** Set when the worker failed: this JPEG and every later one decode in this thread. */
 let workerBroken = false;
-let nextCall = 0;
 
-const canUseWorker = (): boolean => typeof document !== 'undefined' && typeof Worker === 'function' && !workerBroken;
-
-function decodeJpegInWorker(bytes: Uint8Array): Promise<DecodedImage> {
-  if (!worker) {
-    const w = new Worker(new URL('./jpeg_worker.ts', import.meta.url), { type: 'module', name: 'cnnvis jpeg' });
-    const state = { w, calls: new Map<number, Call>() };
-    w.onmessage = (e: MessageEvent<{ id: number; width?: number; height?: number; rgba?: Uint8Array; error?: string }>) => {
-      const call = state.calls.get(e.data.id);
-      state.calls.delete(e.data.id);
-      const { width, height, rgba, error } = e.data;
-      if (rgba && width !== undefined && height !== undefined) {
-        decodeStats.worker++;
-        call?.done({ width, height, rgba });
-      }
-      else call?.fail(new Error(error ?? 'the decoding worker answered nothing'));
-    };
-    w.onerror = (e: ErrorEvent) => {
-      // The worker could not start (or threw outside a call): decode what is in flight here, and
-      // every later JPEG too, rather than lose the user's images.
-      e.preventDefault();
-      workerBroken = true;
-      for (const c of state.calls.values()) {
-        try {
-          decodeStats.thread++;
-          c.done(decodeJpegBytes(c.bytes));
-        } catch (err) {
-          c.fail(err as Error);
-        }
-      }
-      state.calls.clear();
-      w.terminate();
-      if (worker === state) worker = null;
-    };
-    worker = state;
+/** In the worker (the bytes are cloned: the caller keeps them); in this thread if the worker fails. */
+async function decodeJpegInWorker(bytes: Uint8Array): Promise<DecodedImage> {
+  try {
+    const d = await jpegWorker.call(bytes);
+    decodeStats.worker++;
+    return d;
+  } catch (e) {
+    if (!(e instanceof WorkerLostError)) throw e;
+    workerBroken = true;
+    decodeStats.thread++;
+    return decodeJpegBytes(bytes);
   }
-  const { w, calls } = worker;
-  const id = nextCall++;
-  return new Promise((done, fail) => {
-    // A copy goes to the worker (transferred): the caller keeps its bytes, and so does the fallback.
-    const copy = bytes.slice();
-    calls.set(id, { bytes, done, fail });
-    w.postMessage({ id, bytes: copy }, [copy.buffer]);
-  });
 }
 
 /** Decode a JPEG or PNG (recognised by its signature bytes, not its name) to RGBA. */
@@ -105,7 +76,7 @@ export async function decodeImage(bytes: Uint8Array, name: string, options: Deco
   }
   try {
     if (isPng) return await decodePng(bytes, name);
-    if ((options.worker ?? true) && canUseWorker()) return await decodeJpegInWorker(bytes);
+    if ((options.worker ?? true) && canUseWorkers() && !workerBroken) return await decodeJpegInWorker(bytes);
     decodeStats.thread++;
     return decodeJpegBytes(bytes);
   } catch (e) {

@@ -17,6 +17,7 @@ import { loadOpenCv } from './opencv';
 import { enlarge, since, targetSummary, VIEW_TARGET } from './present';
 import { CLASS_OPTION, SCORE_OPTION, type Target } from './resolve';
 import { classGradient } from './saliency';
+import { canUseWorkers, WorkerCalls } from '../worker_calls';
 import { throwIfAborted, type OptionSpec, type Options, type RgbaImage, type Technique, type View } from './technique';
 
 /** OpenCV's GrabCut mask codes (cv.GC_*), the values of `seeds`. */
@@ -127,43 +128,21 @@ export async function grabcutFromSaliency(image: RgbaImage, saliency: ArrayLike<
 
 /** OpenCV's GrabCut of `job`: in the page's worker where there is a page, else in this thread. */
 async function cut(job: CutJob): Promise<Uint8Array> {
-  if (typeof document !== 'undefined' && typeof Worker === 'function') return cutInWorker(job);
+  if (canUseWorkers()) {
+    // Copies (not transfers): the caller keeps its image and seeds.
+    return cutWorker.call(job).catch((e: Error) => {
+      throw new Error(`grabcut: ${e.message}`);
+    });
+  }
   const { cv } = await loadOpenCv();
   return cutWithOpenCv(cv, job);
 }
 
-/** The page's GrabCut worker (started on first use, kept: OpenCV stays loaded in it) and its calls in flight. */
-let worker: { w: Worker; calls: Map<number, { done: (m: Uint8Array) => void; fail: (e: Error) => void }> } | null = null;
-let nextCall = 0;
-
-function cutInWorker(job: CutJob): Promise<Uint8Array> {
-  if (!worker) {
-    const w = new Worker(new URL('./grabcut_worker.ts', import.meta.url), { type: 'module', name: 'cnnvis grabcut' });
-    const state = { w, calls: new Map<number, { done: (m: Uint8Array) => void; fail: (e: Error) => void }>() };
-    w.onmessage = (e: MessageEvent<{ id: number; mask?: Uint8Array; error?: string }>) => {
-      const call = state.calls.get(e.data.id);
-      state.calls.delete(e.data.id);
-      if (e.data.mask) call?.done(e.data.mask);
-      else call?.fail(new Error(`grabcut: ${e.data.error ?? 'the worker answered nothing'}`));
-    };
-    w.onerror = (e: ErrorEvent) => {
-      // The worker could not start (or threw outside a call): fail what is in flight, start afresh next time.
-      e.preventDefault();
-      for (const c of state.calls.values()) c.fail(new Error(`grabcut: the OpenCV worker failed (${e.message || 'it could not be loaded'})`));
-      state.calls.clear();
-      w.terminate();
-      if (worker === state) worker = null;
-    };
-    worker = state;
-  }
-  const { w, calls } = worker;
-  const id = nextCall++;
-  return new Promise((done, fail) => {
-    calls.set(id, { done, fail });
-    // Copies (not transfers): the caller keeps its image and seeds.
-    w.postMessage({ id, job });
-  });
-}
+/** The page's GrabCut worker (started on first use, kept: OpenCV stays loaded in it); a failed one is started afresh next time. */
+const cutWorker = new WorkerCalls<CutJob, Uint8Array>(
+  () => new Worker(new URL('./grabcut_worker.ts', import.meta.url), { type: 'module', name: 'cnnvis grabcut' }),
+  'the OpenCV worker',
+);
 
 /** Intersection over union of two 0/1 masks (1 when both are empty). */
 export function maskIoU(a: ArrayLike<number>, b: ArrayLike<number>): number {

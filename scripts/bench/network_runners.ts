@@ -50,15 +50,25 @@ export function networkBatch(model: Model, tf: Tf | null | undefined, n: number)
   };
 }
 
+/**
+ * Record our pass on the batch: the forward (keeping only what the output needs), or the forward
+ * and the backward to the image from the batch's class scores. Returns the pass's output: the
+ * model's logits activation (the model's), or the input gradient (the caller's to dispose).
+ */
+function recordPass(model: Model, b: NetworkBatch, pass: Pass): Tensor {
+  if (pass === 'forward') {
+    model.forward(b.input, { keep: false });
+    return model.activation(model.spec.logits);
+  }
+  model.forward(b.input);
+  return model.backward({ kind: 'class', index: b.classes });
+}
+
 export function ourNetworkRunner(model: Model, b: NetworkBatch, pass: Pass): NetworkRunner {
   return {
     run() {
-      if (pass === 'forward') {
-        model.forward(b.input, { keep: false });
-      } else {
-        model.forward(b.input);
-        model.backward({ kind: 'class', index: b.classes }).dispose();
-      }
+      const out = recordPass(model, b, pass);
+      if (pass !== 'forward') out.dispose();
     },
     sync: () => model.rt.sync(),
     dispose() {},
@@ -76,14 +86,7 @@ export type ReplayedRunner = NetworkRunner & { output: Tensor; dispatches: numbe
  * dispose() frees the capture.
  */
 export function ourReplayedPass(model: Model, b: NetworkBatch, pass: Pass): ReplayedRunner {
-  const cap = model.rt.capture((): Tensor => {
-    if (pass === 'forward') {
-      model.forward(b.input, { keep: false });
-      return model.activation(model.spec.logits);
-    }
-    model.forward(b.input);
-    return model.backward({ kind: 'class', index: b.classes });
-  }, `bench ${model.spec.name} ${pass}`);
+  const cap = model.rt.capture(() => recordPass(model, b, pass), `bench ${model.spec.name} ${pass}`);
   return {
     output: cap.result,
     dispatches: cap.dispatches,
@@ -100,18 +103,12 @@ export function ourReplayedPass(model: Model, b: NetworkBatch, pass: Pass): Repl
  * throws where the two outputs differ in size or the pass cannot be recorded.
  */
 export async function checkedReplay(model: Model, b: NetworkBatch, pass: Pass): Promise<{ runner: ReplayedRunner; maxAbsDiff: number }> {
+  const out = recordPass(model, b, pass);
   let plain: Float32Array;
-  if (pass === 'forward') {
-    model.forward(b.input, { keep: false });
-    plain = await model.readActivation(model.spec.logits);
-  } else {
-    model.forward(b.input);
-    const g = model.backward({ kind: 'class', index: b.classes });
-    try {
-      plain = await g.read();
-    } finally {
-      g.dispose();
-    }
+  try {
+    plain = await out.read();
+  } finally {
+    if (pass !== 'forward') out.dispose();
   }
   const runner = ourReplayedPass(model, b, pass);
   try {

@@ -19,6 +19,8 @@ import { Runtime } from '../../engine/runtime';
 import { Tensor } from '../../engine/tensor';
 import { linear } from '../../engine/ops/linear';
 import { linearVariant } from '../../engine/kernels/linear';
+import { randomArray } from '../lib/random';
+import { median } from './timing';
 
 export interface FloorArgs { out: number; in: number; reps: number; json: boolean }
 
@@ -87,22 +89,14 @@ function readKernels(outF: number, inF: number): { name: string; code: string; w
   ];
 }
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** Seeded values in [-0.5, 0.5) with an exact-ish float64 sum for the checks. */
+/** Seeded values in [-0.5, 0.5] (randomArray) with their float64 sum and absolute sum, for the checks. */
 function data(n: number): { values: Float32Array; sum: number; absSum: number } {
-  const values = new Float32Array(n);
-  let s = 12345;
+  const values = randomArray(n, 12345, 0.5);
   let sum = 0;
   let absSum = 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    values[i] = s / 2 ** 32 - 0.5;
-    sum += values[i];
-    absSum += Math.abs(values[i]);
+  for (const v of values) {
+    sum += v;
+    absSum += Math.abs(v);
   }
   return { values, sum, absSum };
 }
@@ -118,12 +112,11 @@ export async function runReadFloor(args: FloorArgs, log: (s: string) => void, rt
   const { values, sum, absSum } = data(outF * inF);
   const w = Tensor.fromData(runtime, values, [outF, inF, 1, 1], 'read_floor w');
   const x = Tensor.fromData(runtime, new Float32Array(inF).fill(1), [1, inF, 1, 1], 'read_floor x');
-  const sumsBuf = device.createBuffer({ size: Math.max(CHUNKS * WG, outF) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const readBack = device.createBuffer({ size: sumsBuf.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const sums = Tensor.empty(runtime, [1, Math.max(CHUNKS * WG, outF), 1, 1], 'read_floor sums');
   try {
     const kernels = await Promise.all(readKernels(outF, inF).map(async (k) => {
       const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: k.code, label: `read_floor ${k.name}` }), entryPoint: 'main' } });
-      const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: w.binding() }, { binding: 1, resource: { buffer: sumsBuf } }] });
+      const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: w.binding() }, { binding: 1, resource: sums.binding() }] });
       return { ...k, pipeline, bindGroup };
     }));
     const runKernel = (k: (typeof kernels)[number]) => {
@@ -135,15 +128,7 @@ export async function runReadFloor(args: FloorArgs, log: (s: string) => void, rt
       pass.end();
       device.queue.submit([enc.finish()]);
     };
-    const sumOf = async (n: number): Promise<number> => {
-      const enc = device.createCommandEncoder();
-      enc.copyBufferToBuffer(sumsBuf, 0, readBack, 0, n * 4);
-      device.queue.submit([enc.finish()]);
-      await readBack.mapAsync(GPUMapMode.READ, 0, n * 4);
-      const v = new Float32Array(readBack.getMappedRange(0, n * 4).slice(0));
-      readBack.unmap();
-      return v.reduce((a, b) => a + b, 0);
-    };
+    const sumOf = async (n: number): Promise<number> => (await sums.read()).subarray(0, n).reduce((a, b) => a + b, 0);
     // float32 partial sums of ~1e7 values: allow a rounding error proportional to the magnitudes.
     const tol = 1e-5 * absSum + 1e-3;
     const check = (name: string, got: number) => {
@@ -185,8 +170,7 @@ export async function runReadFloor(args: FloorArgs, log: (s: string) => void, rt
   } finally {
     w.dispose();
     x.dispose();
-    sumsBuf.destroy();
-    readBack.destroy();
+    sums.dispose();
     if (own) runtime.destroy();
   }
 }
