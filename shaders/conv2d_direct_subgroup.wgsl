@@ -29,6 +29,9 @@
 //                    columns under the block's 8 outputs and 3 taps are loaded once and each tap
 //                    reads its 8 from them (10 input loads instead of 24, plus 3 x 4 shared
 //                    weight loads). Same grid as conv2d_direct_sg.
+//  conv2d_direct5_sg KW = 5 and stride 1 along x only: the same with a 12-column window (12 input
+//                    loads instead of 40 per row and channel, plus 5 x 4 shared weight loads);
+//                    GoogLeNet's 5x5 convs and AlexNet's conv2, forward and backward to the input.
 //  conv2d_1x1_sg     1x1 kernel, stride 1, no padding: the matrix product y[co, p] = sum_c w[co, c] x[c, p]
 //                    over 8 consecutive pixels, two input channels per loop step.
 //                    gid.x = pixel block, x_blocks = ceil(OH*OW / 8).
@@ -237,6 +240,65 @@ fn conv2d_direct3_sg(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgrou
       accumulate(&s, rows, wc + wo0, xa, xb);
       accumulate(&s, rows, wc + wo1, vec4f(xa.yzw, xb.x), vec4f(xb.yzw, xc.x));
       accumulate(&s, rows, wc + wo2, vec4f(xa.zw, xb.xy), vec4f(xb.zw, xc));
+      wc += params.w_chan;
+      xo += plane;
+    }
+  }
+  if (at.live) { store_block(s, at.n, at.grp, at.cl0, at.oy * params.ow + at.ox0, params.ow - at.ox0); }
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_direct5_sg(@builtin(workgroup_id) wid_in: vec3u, @builtin(num_workgroups) nwg: vec3u,
+    @builtin(local_invocation_id) lid_in: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let at = spot(logical_id(wid_in, nwg, lid_in, vec3u(WG, 1u, 1u)));
+  let kk = params.kh * 5u;
+  let rows = lane_rows(at.grp, at.cl0, lane);
+  let wi = i32(params.w);
+  let iy0 = i32(at.oy * params.sh) - params.pt;
+  let ix0 = i32(at.ox0) - params.pl;
+  let plane = params.h * params.w;
+  let xs = params.x_base + at.n * params.x_stride + at.grp * params.cin_g * plane;
+  // The window: input columns ix0 .. ix0 + 11 (a: 0..3, b: 4..7, c: 8..11), masked outside the row.
+  let ix_a = vec4i(ix0) + vec4i(0, 1, 2, 3);
+  let ix_b = ix_a + 4;
+  let ix_c = ix_a + 8;
+  let col_in_a = (ix_a >= vec4i(0)) & (ix_a < vec4i(wi));
+  let col_in_b = (ix_b >= vec4i(0)) & (ix_b < vec4i(wi));
+  let col_in_c = (ix_c >= vec4i(0)) & (ix_c < vec4i(wi));
+  let col_a = vec4u(clamp(ix_a, vec4i(0), vec4i(wi - 1)));
+  let col_b = vec4u(clamp(ix_b, vec4i(0), vec4i(wi - 1)));
+  let col_c = vec4u(clamp(ix_c, vec4i(0), vec4i(wi - 1)));
+  let flip = params.flip != 0u;
+  var s = Block();
+  for (var ky = 0u; ky < params.kh; ky++) {
+    let iy = iy0 + i32(ky);
+    let row_in = vec4<bool>((iy >= 0) && (iy < i32(params.h)));
+    let in_a = col_in_a & row_in;
+    let in_b = col_in_b & row_in;
+    let in_c = col_in_c & row_in;
+    let xr = xs + u32(clamp(iy, 0, i32(params.h) - 1)) * params.w;
+    let at_a = col_a + xr;
+    let at_b = col_b + xr;
+    let at_c = col_c + xr;
+    // Weight offsets of taps (ky, 0..4) within one input channel's filter.
+    let t = ky * 5u;
+    let wo0 = select(t, kk - 1u - t, flip);
+    let wo1 = select(t + 1u, kk - 2u - t, flip);
+    let wo2 = select(t + 2u, kk - 3u - t, flip);
+    let wo3 = select(t + 3u, kk - 4u - t, flip);
+    let wo4 = select(t + 4u, kk - 5u - t, flip);
+    var wc = 0u;
+    var xo = 0u;
+    for (var c = 0u; c < params.cin_g; c++) {
+      let xa = x4(at_a, xo, in_a);
+      let xb = x4(at_b, xo, in_b);
+      let xc = x4(at_c, xo, in_c);
+      // Tap kx reads window columns kx .. kx + 7.
+      accumulate(&s, rows, wc + wo0, xa, xb);
+      accumulate(&s, rows, wc + wo1, vec4f(xa.yzw, xb.x), vec4f(xb.yzw, xc.x));
+      accumulate(&s, rows, wc + wo2, vec4f(xa.zw, xb.xy), vec4f(xb.zw, xc.xy));
+      accumulate(&s, rows, wc + wo3, vec4f(xa.w, xb.xyz), vec4f(xb.w, xc.xyz));
+      accumulate(&s, rows, wc + wo4, xb, xc);
       wc += params.w_chan;
       xo += plane;
     }

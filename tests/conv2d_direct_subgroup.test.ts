@@ -1,5 +1,5 @@
 // The direct conv path with subgroup-shared weights (shaders/conv2d_direct_subgroup.wgsl:
-// conv2d_direct_sg, conv2d_direct3_sg, conv2d_1x1_sg) against the float64 reference, forward and
+// conv2d_direct_sg, conv2d_direct3_sg, conv2d_direct5_sg, conv2d_1x1_sg) against the float64 reference, forward and
 // the stride-1 backward to the input (which runs the same entry points on flipped, transposed
 // weights), beside the plain direct path (a runtime without 'subgroups'). Shapes are chosen to hit
 // every edge of the 16-channel x 8-column blocks: Cout and Cin not multiples of 16 or 4, odd Cin,
@@ -48,7 +48,12 @@ const CASES: Case[] = [
   { name: '3x3 stride (2, 1) pad (1, 0, 1, 1), 7->17 on 12x21', n: 1, cin: 7, h: 12, w: 21, cout: 17, kh: 3, kw: 3, stride: [2, 1], pad: [1, 0, 1, 1], forward: 'conv2d_direct3_sg', backward: 'backward_input_direct' },
   { name: '3x3 no pad, 33->35 on 4x10 (one output row of 8 columns)', n: 1, cin: 33, h: 4, w: 10, cout: 35, kh: 3, kw: 3, forward: 'conv2d_direct3_sg', backward: 'conv2d_direct3_sg' },
   { name: '3x3 stride (1, 2), 6->9 on 7x19', n: 1, cin: 6, h: 7, w: 19, cout: 9, kh: 3, kw: 3, stride: [1, 2], pad: [1, 1, 0, 1], forward: 'conv2d_direct_sg', backward: 'backward_input_direct' },
-  { name: '5x5 pad 2, 17->33 on 13x11, N=2', n: 2, cin: 17, h: 13, w: 11, cout: 33, kh: 5, kw: 5, pad: [2, 2, 2, 2], forward: 'conv2d_direct_sg', backward: 'conv2d_direct_sg' },
+  { name: '5x5 pad 2, 17->33 on 13x11, N=2', n: 2, cin: 17, h: 13, w: 11, cout: 33, kh: 5, kw: 5, pad: [2, 2, 2, 2], forward: 'conv2d_direct5_sg', backward: 'conv2d_direct5_sg' },
+  { name: '5x5 asymmetric pad (1, 3, 2, 0), 6->19 on 9x21, relu (three column blocks)', n: 1, cin: 6, h: 9, w: 21, cout: 19, kh: 5, kw: 5, pad: [1, 3, 2, 0], relu: true, forward: 'conv2d_direct5_sg', backward: 'conv2d_direct5_sg' },
+  { name: '5x5 groups 2, 10->36 on 8x6, N=2 (AlexNet-Caffe conv2 in small)', n: 2, cin: 10, h: 8, w: 6, cout: 36, kh: 5, kw: 5, groups: 2, pad: [2, 2, 2, 2], forward: 'conv2d_direct5_sg', backward: 'conv2d_direct5_sg' },
+  { name: '4x5 no pad, 35->5 on 6x13 (window past the row end)', n: 1, cin: 35, h: 6, w: 13, cout: 5, kh: 4, kw: 5, forward: 'conv2d_direct5_sg', backward: 'conv2d_direct5_sg' },
+  { name: '5x5 stride (2, 1) pad 2, 7->18 on 11x12', n: 1, cin: 7, h: 11, w: 12, cout: 18, kh: 5, kw: 5, stride: [2, 1], pad: [2, 2, 2, 2], forward: 'conv2d_direct5_sg', backward: 'backward_input_direct' },
+  { name: '5x5 stride (1, 2) pad 2, 7->18 on 11x12', n: 1, cin: 7, h: 11, w: 12, cout: 18, kh: 5, kw: 5, stride: [1, 2], pad: [2, 2, 2, 2], forward: 'conv2d_direct_sg', backward: 'backward_input_direct' },
   { name: '2x3 pad (0, 1, 0, 2), 5->12 on 6x19', n: 1, cin: 5, h: 6, w: 19, cout: 12, kh: 2, kw: 3, pad: [0, 1, 0, 2], forward: 'conv2d_direct3_sg', backward: 'conv2d_direct3_sg' },
   { name: '3x2 pad (2, 0, 0, 1), 4->3 on 8x9', n: 1, cin: 4, h: 8, w: 9, cout: 3, kh: 3, kw: 2, pad: [2, 0, 0, 1], forward: 'conv2d_direct_sg', backward: 'conv2d_direct_sg' },
   { name: '1x1, 33->17 on 13x11, N=3 (143 pixels)', n: 3, cin: 33, h: 13, w: 11, cout: 17, kh: 1, kw: 1, forward: 'conv2d_1x1_sg', backward: 'conv2d_1x1_sg' },
@@ -56,7 +61,7 @@ const CASES: Case[] = [
   { name: '1x1 stride 2, 5->17 on 13x11', n: 1, cin: 5, h: 13, w: 11, cout: 17, kh: 1, kw: 1, stride: [2, 2], forward: 'conv2d_direct_sg', backward: 'backward_input_direct' },
   // GoogLeNet's 7 x 7 shapes in small: 7 blocks per channel block, run 8 to a workgroup.
   { name: '1x1, 40->20 on 7x7 (inception_5a in small)', n: 1, cin: 40, h: 7, w: 7, cout: 20, kh: 1, kw: 1, forward: 'conv2d_1x1_sg', backward: 'conv2d_1x1_sg' },
-  { name: '5x5 pad 2, 12->24 on 7x7, N=2', n: 2, cin: 12, h: 7, w: 7, cout: 24, kh: 5, kw: 5, pad: [2, 2, 2, 2], forward: 'conv2d_direct_sg', backward: 'conv2d_direct_sg' },
+  { name: '5x5 pad 2, 12->24 on 7x7, N=2', n: 2, cin: 12, h: 7, w: 7, cout: 24, kh: 5, kw: 5, pad: [2, 2, 2, 2], forward: 'conv2d_direct5_sg', backward: 'conv2d_direct5_sg' },
 ];
 
 const geom = (c: Case): ref.ConvGeom => ({ n: c.n, cin: c.cin, h: c.h, w: c.w, cout: c.cout, kh: c.kh, kw: c.kw, sh: c.stride?.[0] ?? 1, sw: c.stride?.[1] ?? 1, pad: c.pad ?? [0, 0, 0, 0], groups: c.groups ?? 1 });

@@ -20,7 +20,7 @@ export const conv2dKernel = defineKernel({
 });
 /** The direct entry points with weight loads shared across a subgroup (devices with 'subgroups' of at least 4 lanes; see conv2dDirectSubgroups). */
 export const conv2dDirectSubgroupKernel = defineKernel({
-  name: 'conv2d_direct_subgroup', code: directSubgroupCode, entryPoints: ['conv2d_direct_sg', 'conv2d_direct3_sg', 'conv2d_1x1_sg'], variants: CONV2D_VARIANTS,
+  name: 'conv2d_direct_subgroup', code: directSubgroupCode, entryPoints: ['conv2d_direct_sg', 'conv2d_direct3_sg', 'conv2d_direct5_sg', 'conv2d_1x1_sg'], variants: CONV2D_VARIANTS,
 });
 export const conv2dBackwardInputKernel = defineKernel({
   name: 'conv2d_backward_input', code: backwardInputCode, entryPoints: ['backward_input_direct', 'backward_input_tiled'], variants: CONV2D_VARIANTS,
@@ -59,6 +59,8 @@ export function directSgWorkgroup(blocks: number): number {
 }
 /** Workgroup sizes conv2d_direct_subgroup.wgsl runs at, largest first (at least 4: lanes 0..3 broadcast the weights). */
 const SG_WORKGROUPS = [DIRECT_SG_WG, 8, 4];
+/** conv2d_direct_subgroup.wgsl's entry points that load each input row once for all its taps (stride 1 along x), by kernel width. */
+const ROW_SHARED_SG: Partial<Record<number, string>> = { 3: 'conv2d_direct3_sg', 5: 'conv2d_direct5_sg' };
 const DIRECT_CB = 16;
 const DIRECT_XB = 8;
 /** Channels x columns of a backward_input_direct block (fixed in the WGSL). */
@@ -300,7 +302,7 @@ function directWeights(g: ConvGeometry, transposed: boolean) {
 /**
  * conv2d_direct, or conv2d_1x1 for a pointwise conv, over the forward geometry g; where the device
  * has subgroups of at least 4 lanes, their conv2d_direct_subgroup.wgsl versions (conv2d_direct3_sg
- * for a 3-wide kernel at stride 1 along x).
+ * or conv2d_direct5_sg for a 3- or 5-wide kernel at stride 1 along x).
  */
 function dispatchDirect(rt: Runtime, g: ConvGeometry, params: readonly UniformValues[], buffers: Resources, c: DispatchCost): void {
   const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.pt === 0 && g.pl === 0 && g.oh === g.h && g.ow === g.w;
@@ -309,8 +311,8 @@ function dispatchDirect(rt: Runtime, g: ConvGeometry, params: readonly UniformVa
   const blocks = pointwise ? xBlocks : g.oh * xBlocks;
   const grid = [ceil(blocks, DIRECT_WG), g.groups * cBlocks, g.n];
   if (conv2dDirectSubgroups(rt)) {
-    // Same blocks; a 3-wide kernel at stride 1 along x also shares its row's input loads.
-    const entryPoint = pointwise ? 'conv2d_1x1_sg' : g.kw === 3 && g.sw === 1 ? 'conv2d_direct3_sg' : 'conv2d_direct_sg';
+    // Same blocks; a 3- or 5-wide kernel at stride 1 along x also shares its row's input loads.
+    const entryPoint = pointwise ? 'conv2d_1x1_sg' : (g.sw === 1 && ROW_SHARED_SG[g.kw]) || 'conv2d_direct_sg';
     const wg = directSgWorkgroup(blocks);
     const program = rt.program({ ...conv2dDirectSubgroupKernel, entryPoint, constants: { WG: wg } });
     dispatchFolded(rt, program, { params: [...params, { x_blocks: xBlocks, c_blocks: cBlocks }], ...buffers }, [ceil(blocks, wg), grid[1], grid[2]], c);
